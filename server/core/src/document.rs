@@ -1,0 +1,1 @@
+//! Incrementally counted documents (to be completed: see issue 2).

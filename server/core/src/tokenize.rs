@@ -1,0 +1,182 @@
+//! Token counting. OpenAI encodings (o200k_base, cl100k_base) are exact, via GitHub's
+//! `bpe-openai` (linear-time, no backtracking blow-up). Models without a public tokenizer
+//! (Claude 3+, Gemini) are estimated: an exact base count times a per-model calibration
+//! factor, always marked as an estimate and carrying an error bound.
+
+use serde::{Deserialize, Serialize};
+
+/// An exact, public BPE encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    O200kBase,
+    Cl100kBase,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::O200kBase => "o200k_base",
+            Encoding::Cl100kBase => "cl100k_base",
+        }
+    }
+
+    fn bpe(self) -> &'static bpe_openai::Tokenizer {
+        match self {
+            Encoding::O200kBase => bpe_openai::o200k_base(),
+            Encoding::Cl100kBase => bpe_openai::cl100k_base(),
+        }
+    }
+
+    /// Exact token count of `text` in this encoding (special-token-looking strings such as
+    /// `<|endoftext|>` are counted as ordinary text, as the APIs do for user content).
+    pub fn count(self, text: &str) -> usize {
+        self.bpe().count(text)
+    }
+}
+
+/// How a model's tokens are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Tokenizer {
+    /// Exact count in a public encoding.
+    Exact { encoding: Encoding },
+    /// Estimate: `base` count times `factor`, true value within `error_bound` (a fraction,
+    /// 0.10 = ±10%) on the calibration corpus.
+    Estimate {
+        base: Encoding,
+        factor: f64,
+        error_bound: f64,
+    },
+}
+
+impl Tokenizer {
+    pub fn exact(encoding: Encoding) -> Self {
+        Tokenizer::Exact { encoding }
+    }
+
+    pub fn base(&self) -> Encoding {
+        match *self {
+            Tokenizer::Exact { encoding } => encoding,
+            Tokenizer::Estimate { base, .. } => base,
+        }
+    }
+
+    pub fn is_exact(&self) -> bool {
+        matches!(self, Tokenizer::Exact { .. })
+    }
+
+    /// Turn an exact base-encoding count into this tokenizer's count.
+    pub fn from_base_count(&self, base_tokens: usize) -> TokenCount {
+        match *self {
+            Tokenizer::Exact { .. } => TokenCount {
+                tokens: base_tokens as u64,
+                exact: true,
+                error_bound: 0.0,
+            },
+            Tokenizer::Estimate {
+                factor, error_bound, ..
+            } => TokenCount {
+                tokens: (base_tokens as f64 * factor).round() as u64,
+                exact: false,
+                error_bound,
+            },
+        }
+    }
+
+    pub fn count(&self, text: &str) -> TokenCount {
+        self.from_base_count(self.base().count(text))
+    }
+}
+
+/// A token count, exact or estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TokenCount {
+    pub tokens: u64,
+    /// false for estimates; show them with "≈".
+    pub exact: bool,
+    /// Relative error bound of an estimate (0.0 when exact).
+    pub error_bound: f64,
+}
+
+impl TokenCount {
+    /// "1,234" or "≈1,234".
+    pub fn display(&self) -> String {
+        let n = group_thousands(self.tokens);
+        if self.exact { n } else { format!("≈{n}") }
+    }
+}
+
+pub fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Default calibration of estimated tokenizers, relative to o200k_base. These are starting
+/// points; calibration learned from live traffic (the proxy sees provider-reported input
+/// counts for texts it has seen) replaces them per model.
+pub mod calibration {
+    use super::{Encoding, Tokenizer};
+
+    /// Claude 3.x-4.6 tokenizer vs o200k_base on English prose/Markdown/code.
+    pub const CLAUDE_LEGACY_FACTOR: f64 = 1.16;
+    /// Newer Claude tokenizers (Opus 4.7 and later) produce 1.0-1.45x the tokens of the
+    /// older one for the same text; 1.25x is the midpoint on prompt-like text.
+    pub const CLAUDE_NEW_TOKENIZER_RATIO: f64 = 1.25;
+    pub const GEMINI_FACTOR: f64 = 1.05;
+
+    /// Whether a Claude model id uses the newer tokenizer.
+    pub fn claude_uses_new_tokenizer(base_id: &str) -> bool {
+        // claude-opus-4-7 and later 4.x, and any 5.x or later.
+        let id = base_id.to_ascii_lowercase();
+        let nums: Vec<u32> = id
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty() && s.len() < 4)
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        match nums.as_slice() {
+            [major, minor, ..] if *major == 4 => *minor >= 7 && id.contains("opus") || *minor >= 8,
+            [major, ..] => *major >= 5,
+            _ => false,
+        }
+    }
+
+    pub fn claude(base_id: &str) -> Tokenizer {
+        if claude_uses_new_tokenizer(base_id) {
+            Tokenizer::Estimate {
+                base: Encoding::O200kBase,
+                factor: CLAUDE_LEGACY_FACTOR * CLAUDE_NEW_TOKENIZER_RATIO,
+                error_bound: 0.20,
+            }
+        } else {
+            Tokenizer::Estimate {
+                base: Encoding::O200kBase,
+                factor: CLAUDE_LEGACY_FACTOR,
+                error_bound: 0.15,
+            }
+        }
+    }
+
+    pub fn gemini(_base_id: &str) -> Tokenizer {
+        Tokenizer::Estimate {
+            base: Encoding::O200kBase,
+            factor: GEMINI_FACTOR,
+            error_bound: 0.15,
+        }
+    }
+
+    pub fn other() -> Tokenizer {
+        Tokenizer::Estimate {
+            base: Encoding::O200kBase,
+            factor: 1.0,
+            error_bound: 0.25,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! promptmeter ledger (issue 4).

@@ -1,0 +1,1 @@
+//! promptmeter language server (issue 3).

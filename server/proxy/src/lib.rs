@@ -1,0 +1,1 @@
+//! promptmeter proxy (issue 4).

@@ -1,0 +1,1 @@
+//! Configuration: TOML user file + per-project .promptmeter.toml.

@@ -1,0 +1,4 @@
+//! The `promptmeter` command line: one module per subcommand.
+
+pub mod cli;
+pub mod config;
