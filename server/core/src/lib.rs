@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod config;
 pub mod document;
+pub mod lint;
 pub mod pricing;
 pub mod sections;
 pub mod tokenize;
