@@ -134,9 +134,7 @@ pub fn prompt_send_cost(model: &Model, prompt_tokens: u64) -> Option<(Decimal, D
 /// "$0.0123" style formatting with enough significant digits for small per-send costs.
 pub fn format_usd(d: Decimal) -> String {
     let abs = d.abs();
-    let dp = if abs >= Decimal::from(100) {
-        2
-    } else if abs >= Decimal::ONE {
+    let dp = if abs >= Decimal::ONE {
         2
     } else if abs >= Decimal::new(1, 2) {
         4

@@ -33,6 +33,73 @@ impl Encoding {
     pub fn count(self, text: &str) -> usize {
         self.bpe().count(text)
     }
+
+    /// Exact count of `text`, split at byte `at` (a char boundary): each pretokenizer piece's
+    /// tokens go to the side where the piece starts. The two parts always sum to
+    /// `count(text)`; when `at` is a [`safe_boundary`] they equal counting each side alone.
+    pub fn count_split(self, text: &str, at: usize) -> (usize, usize) {
+        let bpe = self.bpe();
+        let (mut before, mut after) = (0, 0);
+        let mut pos = 0;
+        for piece in bpe.split(text) {
+            let n = bpe.bpe.count(piece.as_bytes());
+            if pos < at {
+                before += n;
+            } else {
+                after += n;
+            }
+            pos += piece.len();
+        }
+        (before, after)
+    }
+
+    /// The text pieces of the pretokenizer (the regex split before byte-pair encoding).
+    pub fn pieces(self, text: &str) -> impl Iterator<Item = &str> {
+        self.bpe().split(text)
+    }
+}
+
+/// Whether byte offset `p` of `text` is a boundary that no pretokenizer piece of o200k_base or
+/// cl100k_base crosses, so that `count(text) == count(&text[..p]) + count(&text[p..])`.
+///
+/// Rules (the reasoning against the pretokenizer regexes is in ARCHITECTURE.md, "Safe
+/// boundaries"; property tests in `tests/tokenizer.rs` check the equation):
+/// - `p` is 0 or `text.len()`;
+/// - (A) the previous char is `'\n'` and the next char is neither whitespace nor `'/'`;
+/// - (B) the previous char is not whitespace and the next char is whitespace other than
+///   `'\r'`/`'\n'`;
+/// - (C) the previous char is ASCII alphanumeric and the next char is `'\r'` or `'\n'`.
+///
+/// Returns false for offsets that are not char boundaries.
+pub fn safe_boundary(text: &str, p: usize) -> bool {
+    if p == 0 || p == text.len() {
+        return true;
+    }
+    if p > text.len() || !text.is_char_boundary(p) {
+        return false;
+    }
+    let Some(prev) = text[..p].chars().next_back() else {
+        return false;
+    };
+    let Some(next) = text[p..].chars().next() else {
+        return false;
+    };
+    boundary_between(prev, next)
+}
+
+/// [`safe_boundary`] for the two chars around the offset.
+#[inline]
+pub fn boundary_between(prev: char, next: char) -> bool {
+    if prev == '\n' {
+        return !next.is_whitespace() && next != '/';
+    }
+    if prev.is_whitespace() {
+        return false;
+    }
+    if next == '\r' || next == '\n' {
+        return prev.is_ascii_alphanumeric();
+    }
+    next.is_whitespace()
 }
 
 /// How a model's tokens are counted.
@@ -111,7 +178,7 @@ pub fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
