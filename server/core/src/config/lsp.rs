@@ -144,7 +144,6 @@ impl Default for LintConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::Config;
 
     #[test]

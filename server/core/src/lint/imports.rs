@@ -134,8 +134,13 @@ mod tests {
     #[test]
     fn missing_and_cyclic() {
         let text = "@a.md @ok.md @gone.md";
-        let files: HashMap<&str, &str> =
-            [("a.md", "x @b.md"), ("b.md", "@CLAUDE.md"), ("ok.md", "fine"), ("CLAUDE.md", text)].into();
+        let files: HashMap<&str, &str> = [
+            ("a.md", "x @b.md"),
+            ("b.md", "@CLAUDE.md"),
+            ("ok.md", "fine"),
+            ("CLAUDE.md", text),
+        ]
+        .into();
         let resolve = |_: &str, p: &str| {
             files.get(p).map(|t| Resolved {
                 name: p.to_string(),
