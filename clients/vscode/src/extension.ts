@@ -109,17 +109,13 @@ function createClient(
   });
   log.info(`using ${server.path} (from ${server.source})`);
 
-  const proxyUrl = config.get<string>("proxy.url") ?? "";
   const run = { command: server.path, args: ["lsp"], options: { env: { ...process.env } } };
   const serverOptions: ServerOptions = { run, debug: run };
   const clientOptions: LanguageClientOptions = {
     documentSelector: DOCUMENTS,
     outputChannel: log,
-    initializationOptions: {
-      proxyUrl,
-      feedUrl: proxyUrl ? `${proxyUrl.replace(/\/$/, "")}/_promptmeter/feed` : "",
-      model: config.get<string>("model") || null,
-    },
+    // Editor settings in the shape of the TOML config; they override the config files.
+    initializationOptions: serverSettings(config),
   };
   const lc = new LanguageClient("promptmeter", "promptmeter", serverOptions, clientOptions);
   lc.onNotification("promptmeter/spend", (spend: Spend) => { statusBar.update(spend); });
@@ -129,6 +125,20 @@ function createClient(
     }
   });
   return lc;
+}
+
+/** `promptmeter.*` settings as a config overlay (see docs/protocol.md and the config docs). */
+export function serverSettings(config: vscode.WorkspaceConfiguration): Record<string, unknown> {
+  const settings: Record<string, Record<string, unknown>> = {};
+  const proxyUrl = config.get<string>("proxy.url")?.trim();
+  if (proxyUrl) {
+    settings.lsp = { feed_url: `${proxyUrl.replace(/\/+$/, "")}/_promptmeter/feed` };
+  }
+  const model = config.get<string>("model")?.trim();
+  if (model) {
+    settings.models = { active: model };
+  }
+  return settings;
 }
 
 async function executeServerCommand<T>(command: string, args: unknown[]): Promise<T> {
