@@ -1,12 +1,12 @@
 //! promptmeter's pure core. Nothing in this crate does I/O: no files, no network, no clock.
 //! Callers hand it text and JSON; it hands back counts, sections, prices and costs.
 
+pub mod budget;
 pub mod catalog;
 pub mod config;
 pub mod document;
 pub mod lint;
 pub mod pricing;
-pub mod prompt_config;
 pub mod sections;
 pub mod tokenize;
 pub mod usage;
