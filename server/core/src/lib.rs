@@ -7,6 +7,7 @@ pub mod config;
 pub mod document;
 pub mod lint;
 pub mod pricing;
+pub mod prompt_config;
 pub mod sections;
 pub mod tokenize;
 pub mod usage;
