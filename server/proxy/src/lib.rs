@@ -1,1 +1,135 @@
-//! promptmeter proxy (issue 4).
+//! promptmeter's local proxy (issue 4): agents point their base URL here; every request is
+//! forwarded unchanged (streams as they arrive), its usage read on the fly, priced from the
+//! catalog, broken down by context-window category, committed to the ledger and broadcast on
+//! the live feed.
+//!
+//! Codemap: `server.rs` accept loop and dispatch; `routes.rs` where a path goes (thin);
+//! `forward.rs` pass-through and the metered path; `metered.rs` the relayed response body;
+//! `sse.rs` SSE splitting (the only SSE-aware code); `providers/` one file per wire API;
+//! `websocket.rs` the Responses WebSocket relay; `composition.rs` context-window breakdown;
+//! `record.rs` pricing into a `RequestRecord`; `writer.rs` the ledger writer thread; `feed.rs`
+//! totals and the live feed; `namespace.rs` the `/_promptmeter/` endpoints; `metrics.rs`
+//! Prometheus; `policy.rs` the budget/routing seam (issue 5).
+
+pub mod composition;
+pub mod feed;
+pub mod forward;
+pub mod ids;
+pub mod metered;
+pub mod metrics;
+pub mod namespace;
+pub mod policy;
+pub mod providers;
+pub mod record;
+pub mod routes;
+pub mod server;
+pub mod sse;
+pub mod upstream;
+pub mod websocket;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use promptmeter_core::Catalog;
+use promptmeter_core::config::proxy::ProxyConfig;
+use promptmeter_ledger::Ledger;
+use time::UtcOffset;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Body type of everything the proxy sends (upstream requests, client responses).
+pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+pub(crate) fn full(b: Bytes) -> Body {
+    Full::new(b).map_err(|never| match never {}).boxed_unsync()
+}
+
+/// Shared state of a running proxy.
+pub struct App {
+    pub config: ProxyConfig,
+    pub catalog: Arc<Catalog>,
+    pub client: upstream::HttpClient,
+    pub feed: feed::Feed,
+    pub writer: writer::LedgerWriter,
+    pub metrics: Arc<metrics::Metrics>,
+    pub policy: Arc<dyn policy::Policy>,
+}
+
+impl App {
+    /// Budgets for the summary (issue 5's policy supplies them; none by default).
+    pub fn policy_budgets(&self) -> serde_json::Value {
+        self.policy.budgets()
+    }
+}
+
+/// How to start a proxy in-process.
+pub struct Options {
+    pub config: ProxyConfig,
+    /// The ledger file (see `default_ledger_path`).
+    pub ledger_path: PathBuf,
+    /// The user's UTC offset, for day/week/month windows (read it before starting threads).
+    pub utc_offset: UtcOffset,
+    /// Budgets and routing (issue 5); `None`: forward everything unchanged.
+    pub policy: Option<Arc<dyn policy::Policy>>,
+}
+
+/// `<data dir>/promptmeter/ledger.sqlite`, or `ledger.sqlite` in the working directory when
+/// there is no data dir.
+pub fn default_ledger_path(data_dir: Option<PathBuf>) -> PathBuf {
+    data_dir
+        .map(|d| d.join("promptmeter").join("ledger.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("ledger.sqlite"))
+}
+
+/// A running proxy. Dropping the handle does not stop it; call `shutdown`.
+pub struct ProxyHandle {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ProxyHandle {
+    /// Stop accepting connections and wait for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Wait until the proxy stops (it runs until `shutdown` or the process ends).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Start the proxy on `listener` (in the current Tokio runtime). A ledger that cannot be
+/// opened is an error; everything after startup fails open.
+pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> anyhow::Result<ProxyHandle> {
+    let addr = listener.local_addr()?;
+    let write = Ledger::open(&opts.ledger_path)?;
+    let read = Ledger::open(&opts.ledger_path)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let recent = opts.config.feed.recent;
+    let app = Arc::new(App {
+        config: opts.config,
+        catalog: Arc::new(catalog),
+        client: upstream::client(),
+        feed: feed::Feed::new(Some(read), opts.utc_offset, recent),
+        writer: writer::LedgerWriter::spawn(Some(write), metrics.clone()),
+        metrics,
+        policy: opts.policy.unwrap_or_else(|| Arc::new(policy::PassThrough)),
+    });
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(server::run(listener, app.clone(), rx));
+    Ok(ProxyHandle {
+        addr,
+        app,
+        shutdown: tx,
+        task,
+    })
+}

@@ -1,0 +1,156 @@
+//! A request's context-window composition: count each category's text, then scale so that
+//! the parts sum exactly to the provider-reported input count (largest-remainder rounding).
+//! Also the system prompt's section fingerprints (hashes, never text) and a derived session id.
+
+use promptmeter_core::sections::markdown_sections;
+use promptmeter_core::tokenize::Encoding;
+use promptmeter_ledger::Composition;
+use promptmeter_ledger::record::Fingerprint;
+use sha2::{Digest, Sha256};
+
+use crate::providers::Parts;
+
+/// Counts of a request's parts, before scaling.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// system, tools, history, tool results, current turn.
+    pub counts: [u64; 5],
+    /// (hash, tokens) of each section of the system prompt.
+    pub sections: Vec<(String, u64)>,
+    /// A stable id for the conversation: hash of the system prompt and first user message.
+    pub derived_session: String,
+}
+
+fn hash16(text: &str) -> String {
+    let d = Sha256::digest(text.as_bytes());
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn measure(parts: &Parts, enc: Encoding) -> Measured {
+    let count = |s: &str| enc.count(s) as u64;
+    let sections = markdown_sections(&parts.system)
+        .into_iter()
+        .filter_map(|s| parts.system.get(s.range))
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| (hash16(t), count(t)))
+        .collect();
+    let mut seed = String::with_capacity(parts.system.len().min(8192) + parts.first_user.len());
+    seed.extend(parts.system.chars().take(8192));
+    seed.push('\u{0}');
+    seed.push_str(&parts.first_user);
+    Measured {
+        counts: [
+            count(&parts.system),
+            count(&parts.tools),
+            count(&parts.history),
+            count(&parts.tool_results),
+            count(&parts.current_turn),
+        ],
+        sections,
+        derived_session: format!("d-{}", &hash16(&seed)[..12]),
+    }
+}
+
+/// Scale `counts` to sum to `total` (largest remainder). With no total, the counts as they are.
+pub fn scale_counts(counts: &[u64], total: Option<u64>) -> Vec<u64> {
+    let Some(total) = total else { return counts.to_vec() };
+    let sum: u64 = counts.iter().sum();
+    if sum == 0 {
+        let mut out = vec![0; counts.len()];
+        if let Some(last) = out.last_mut() {
+            *last = total;
+        }
+        return out;
+    }
+    let mut out: Vec<u64> = Vec::with_capacity(counts.len());
+    let mut rems: Vec<(u128, usize)> = Vec::with_capacity(counts.len());
+    for (i, &c) in counts.iter().enumerate() {
+        let exact = c as u128 * total as u128;
+        out.push((exact / sum as u128) as u64);
+        rems.push((exact % sum as u128, i));
+    }
+    let mut left = total - out.iter().sum::<u64>();
+    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in rems {
+        if left == 0 {
+            break;
+        }
+        out[i] += 1;
+        left -= 1;
+    }
+    out
+}
+
+/// The composition scaled to the reported prompt size, and the system sections scaled with
+/// the system part.
+pub fn scaled(m: &Measured, reported_input: Option<u64>) -> (Composition, Vec<Fingerprint>) {
+    let c = scale_counts(&m.counts, reported_input);
+    let composition = Composition {
+        system: c[0],
+        tools: c[1],
+        history: c[2],
+        tool_results: c[3],
+        current_turn: c[4],
+    };
+    let raw_sections: Vec<u64> = m.sections.iter().map(|s| s.1).collect();
+    let section_total = if m.counts[0] > 0 {
+        Some(composition.system)
+    } else {
+        None
+    };
+    let scaled_sections = scale_counts(&raw_sections, section_total.filter(|_| !raw_sections.is_empty()));
+    let fingerprints = m
+        .sections
+        .iter()
+        .zip(scaled_sections)
+        .map(|((hash, _), tokens)| Fingerprint {
+            hash: hash.clone(),
+            tokens,
+        })
+        .collect();
+    (composition, fingerprints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_sums_exactly_to_the_reported_input() {
+        assert_eq!(scale_counts(&[1, 1, 1], Some(10)), vec![4, 3, 3]);
+        assert_eq!(scale_counts(&[100, 0, 50], Some(3)), vec![2, 0, 1]);
+        assert_eq!(scale_counts(&[0, 0], Some(7)), vec![0, 7]);
+        assert_eq!(scale_counts(&[5, 6], None), vec![5, 6]);
+        for total in [0u64, 1, 99, 12345] {
+            let s = scale_counts(&[17, 3, 0, 999, 42], Some(total));
+            assert_eq!(s.iter().sum::<u64>(), total);
+        }
+    }
+
+    #[test]
+    fn measures_parts_and_fingerprints_sections() {
+        let parts = Parts {
+            system: "# Rules\nBe terse.\n\n# Style\nNo emoji.\n".into(),
+            tools: "{\"name\":\"bash\"}".into(),
+            history: String::new(),
+            tool_results: String::new(),
+            current_turn: "hello there".into(),
+            first_user: "hello there".into(),
+        };
+        let m = measure(&parts, Encoding::O200kBase);
+        assert_eq!(m.counts[4], Encoding::O200kBase.count("hello there") as u64);
+        assert_eq!(m.sections.len(), 2);
+        assert_eq!(m.sections[0].0.len(), 16);
+        assert!(m.derived_session.starts_with("d-"));
+        let (c, f) = scaled(&m, Some(1000));
+        assert_eq!(c.total(), 1000);
+        assert_eq!(f.iter().map(|f| f.tokens).sum::<u64>(), c.system);
+        // same conversation, later turn: same derived session
+        let later = Parts {
+            history: "hello there\nhi\n".into(),
+            current_turn: "more".into(),
+            ..parts.clone()
+        };
+        assert_eq!(measure(&later, Encoding::O200kBase).derived_session, m.derived_session);
+    }
+}

@@ -1,0 +1,180 @@
+//! The live feed: running totals (resumed from the ledger at startup), the latest records,
+//! and a broadcast of SSE events (`hello`, `request`, `totals`, `alert`) to subscribers.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use promptmeter_ledger::window::Windows;
+use promptmeter_ledger::{Ledger, RequestRecord, SessionTotals, Totals};
+use serde_json::Value;
+use time::UtcOffset;
+use tokio::sync::broadcast;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+struct State {
+    totals: Totals,
+    sessions: HashMap<String, SessionTotals>,
+    recent: VecDeque<Arc<RequestRecord>>,
+}
+
+pub struct Feed {
+    tx: broadcast::Sender<Arc<str>>,
+    state: Mutex<State>,
+    /// A read connection to the ledger (sessions seen for the first time, day rollover).
+    reader: Mutex<Option<Ledger>>,
+    offset: UtcOffset,
+    recent_cap: usize,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One SSE event, ready to write.
+pub fn sse_event(name: &str, data: &impl serde::Serialize) -> Arc<str> {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    Arc::from(format!("event: {name}\ndata: {json}\n\n"))
+}
+
+impl Feed {
+    pub fn new(reader: Option<Ledger>, offset: UtcOffset, recent_cap: usize) -> Feed {
+        let (tx, _) = broadcast::channel(1024);
+        let windows = Windows::at(now_ms(), offset);
+        let (totals, recent) = match reader.as_ref() {
+            Some(l) => load(l, windows, recent_cap),
+            None => (Totals::new(windows), VecDeque::new()),
+        };
+        Feed {
+            tx,
+            state: Mutex::new(State {
+                totals,
+                sessions: HashMap::new(),
+                recent,
+            }),
+            reader: Mutex::new(reader),
+            offset,
+            recent_cap: recent_cap.max(1),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add a committed record: totals, session, recent list, then `request` and `totals` events.
+    pub fn publish(&self, record: RequestRecord) {
+        let now = now_ms();
+        let record = Arc::new(record);
+        let totals = {
+            let mut st = self.state();
+            let rolled = st.totals.windows.is_none_or(|w| now >= w.next_day_ms);
+            if rolled {
+                let windows = Windows::at(now, self.offset);
+                let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                st.totals = match reader.as_ref() {
+                    // the record is already committed: the reload includes it
+                    Some(l) => load(l, windows, 0).0,
+                    None => Totals::from_records(windows, std::iter::once(record.as_ref())),
+                };
+            } else {
+                st.totals.add(&record);
+            }
+            if let Some(sid) = record.session.clone() {
+                let cost = record.cost_usd.unwrap_or_default();
+                let entry = match st.sessions.get_mut(&sid) {
+                    Some(s) => {
+                        s.usd += cost;
+                        s.requests += 1;
+                        s.clone()
+                    }
+                    None => {
+                        let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                        let (usd, requests) = reader
+                            .as_ref()
+                            .and_then(|l| l.session_totals(&sid).ok())
+                            .filter(|(_, n)| *n > 0)
+                            .unwrap_or((cost, 1));
+                        let s = SessionTotals {
+                            id: sid.clone(),
+                            usd,
+                            requests,
+                        };
+                        st.sessions.insert(sid.clone(), s.clone());
+                        s
+                    }
+                };
+                st.totals.session = Some(entry);
+            }
+            st.recent.push_front(record.clone());
+            while st.recent.len() > self.recent_cap {
+                st.recent.pop_back();
+            }
+            st.totals.clone()
+        };
+        let _ = self.tx.send(sse_event("request", record.as_ref()));
+        let _ = self.tx.send(sse_event("totals", &totals));
+    }
+
+    /// Budget alerts (issue 5) go out as `alert` events.
+    pub fn publish_alert(&self, alert: &Value) {
+        let _ = self.tx.send(sse_event("alert", alert));
+    }
+
+    pub fn totals(&self) -> Totals {
+        self.state().totals.clone()
+    }
+
+    pub fn recent(&self, limit: usize) -> Vec<Arc<RequestRecord>> {
+        self.state().recent.iter().take(limit).cloned().collect()
+    }
+
+    /// `Summary`: the totals plus budgets, the latest record and the version.
+    pub fn summary(&self, budgets: Value) -> Value {
+        let (totals, last) = {
+            let st = self.state();
+            (st.totals.clone(), st.recent.front().cloned())
+        };
+        let mut v = serde_json::to_value(&totals).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("budgets".into(), budgets);
+            o.insert(
+                "last".into(),
+                last.map(|r| serde_json::to_value(r.as_ref()).unwrap_or(Value::Null))
+                    .unwrap_or(Value::Null),
+            );
+            o.insert("version".into(), Value::String(VERSION.into()));
+        }
+        v
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.tx.subscribe()
+    }
+}
+
+fn load(l: &Ledger, windows: Windows, recent_cap: usize) -> (Totals, VecDeque<Arc<RequestRecord>>) {
+    let records = l.between(windows.earliest_ms(), i64::MAX).unwrap_or_else(|e| {
+        tracing::warn!("reading totals from the ledger: {e:#}");
+        Vec::new()
+    });
+    let mut totals = Totals::from_records(windows, &records);
+    let recent: VecDeque<Arc<RequestRecord>> = if recent_cap > 0 {
+        l.recent(recent_cap)
+            .unwrap_or_default()
+            .into_iter()
+            .map(Arc::new)
+            .collect()
+    } else {
+        VecDeque::new()
+    };
+    if let Some(sid) = recent.front().and_then(|r| r.session.clone()) {
+        if let Ok((usd, requests)) = l.session_totals(&sid) {
+            totals.session = Some(SessionTotals { id: sid, usd, requests });
+        }
+    }
+    (totals, recent)
+}

@@ -1,0 +1,232 @@
+//! WebSocket relay, for the OpenAI Responses API over WebSocket (Codex tries it first). The
+//! proxy connects to the upstream with the client's headers, then answers the client's
+//! upgrade and relays messages both ways unchanged. A `response.create` message from the
+//! client opens a metered request; the upstream's `response.completed` (or `.incomplete`,
+//! `.failed`, `error`) closes it: it is priced and committed before that message is relayed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use promptmeter_core::tokenize::Encoding;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{Connector, WebSocketStream};
+
+use crate::composition::measure;
+use crate::metered::commit_and_publish;
+use crate::providers::openai_responses::Parser;
+use crate::providers::{ResponseParser, WireApi};
+use crate::record::{RequestFacts, ResponseFacts, build};
+use crate::routes::{OPENAI_RESPONSES, Route};
+use crate::{App, Body, forward, full};
+
+pub fn is_upgrade<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+fn error(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut r = Response::new(full(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+pub async fn relay(app: Arc<App>, req: Request<Incoming>, route: Route) -> Response<Body> {
+    let Some(key) = req.headers().get("sec-websocket-key").cloned() else {
+        return error(StatusCode::BAD_REQUEST, b"missing Sec-WebSocket-Key\n".to_vec());
+    };
+    let ws_base = route
+        .base
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    let url = format!("{ws_base}{}", route.path_and_query);
+    let mut up_req = match url.as_str().into_client_request() {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                format!("promptmeter: bad upstream URL: {e}\n").into(),
+            );
+        }
+    };
+    for (name, value) in forward::forwardable(req.headers()).iter() {
+        let n = name.as_str();
+        if n.starts_with("sec-websocket-") && n != "sec-websocket-protocol" {
+            continue;
+        }
+        up_req.headers_mut().insert(name.clone(), value.clone());
+    }
+    let connector = Connector::Rustls(crate::upstream::tls_config());
+    let (upstream, up_resp) =
+        match tokio_tungstenite::connect_async_tls_with_config(up_req, None, true, Some(connector)).await {
+            Ok(x) => x,
+            Err(tungstenite::Error::Http(resp)) => {
+                let status = resp.status();
+                return error(status, resp.into_body().unwrap_or_default());
+            }
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_GATEWAY,
+                    format!("promptmeter: upstream WebSocket: {e}\n").into(),
+                );
+            }
+        };
+    let metered = route.api.is_some_and(|a| a.api_name() == OPENAI_RESPONSES.api_name())
+        || route.path().trim_end_matches('/').ends_with("/responses");
+    let on_upgrade = hyper::upgrade::on(req);
+    let session = None::<String>;
+    let app2 = app.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else { return };
+        let client = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        pump(app2, client, upstream, route, metered, session).await;
+    });
+    let mut resp = Response::new(full(bytes::Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        h.insert("sec-websocket-accept", v);
+    }
+    if let Some(p) = up_resp.headers().get("sec-websocket-protocol") {
+        h.insert("sec-websocket-protocol", p.clone());
+    }
+    resp
+}
+
+/// One response being produced on the socket.
+struct Open {
+    facts: RequestFacts,
+    t0: Instant,
+    parser: Parser,
+    composition: tokio::task::JoinHandle<Option<crate::composition::Measured>>,
+    ttft_ms: Option<f64>,
+    bytes_out: u64,
+}
+
+async fn finish(app: &Arc<App>, open: Open, complete: bool) {
+    let measured = open.composition.await.ok().flatten();
+    let observed = open.parser.observed().clone();
+    let resp = ResponseFacts {
+        status: if observed.error.is_some() { 500 } else { 200 },
+        complete: complete || observed.finished,
+        latency_ms: open.t0.elapsed().as_secs_f64() * 1e3,
+        ttft_ms: open.ttft_ms,
+        bytes_out: open.bytes_out,
+        error: None,
+    };
+    let record = build(&app.catalog, &open.facts, &observed, measured.as_ref(), &resp);
+    commit_and_publish(app, record, None).await;
+}
+
+fn open_request(app: &App, route: &Route, text: &str, session: &Option<String>) -> Option<Open> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("type").and_then(|t| t.as_str()) != Some("response.create") {
+        return None;
+    }
+    // The request fields sit at the top level (or under `response` in some clients).
+    let body = v.get("response").filter(|r| r.is_object()).cloned().unwrap_or(v);
+    let model = body.get("model").and_then(|m| m.as_str()).map(str::to_string);
+    let ts_ms = crate::feed::now_ms();
+    let encoding = model
+        .as_deref()
+        .and_then(|m| app.catalog.resolve(m))
+        .map(|m| m.tokenizer.base())
+        .unwrap_or(Encoding::O200kBase);
+    let bytes_in = text.len() as u64;
+    let composition = tokio::task::spawn_blocking(move || Some(measure(&OPENAI_RESPONSES.parts(&body), encoding)));
+    Some(Open {
+        facts: RequestFacts {
+            id: crate::ids::new_id(ts_ms),
+            ts_ms,
+            provider: route.provider.clone(),
+            upstream: route.base.clone(),
+            path: route.path().to_string(),
+            model_requested: model.clone(),
+            model_forwarded: model,
+            session: session.clone(),
+            project: route.project.clone(),
+            stream: true,
+            bytes_in,
+            service_tier: None,
+            reroute: None,
+        },
+        t0: Instant::now(),
+        parser: Parser::default(),
+        composition,
+        ttft_ms: None,
+        bytes_out: 0,
+    })
+}
+
+async fn pump<C, U>(
+    app: Arc<App>,
+    client: WebSocketStream<C>,
+    upstream: WebSocketStream<U>,
+    route: Route,
+    metered: bool,
+    session: Option<String>,
+) where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    U: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (mut c_tx, mut c_rx) = client.split();
+    let (mut u_tx, mut u_rx) = upstream.split();
+    let mut open: Option<Open> = None;
+    loop {
+        tokio::select! {
+            msg = c_rx.next() => {
+                let Some(Ok(msg)) = msg else { break };
+                if metered {
+                    if let Message::Text(t) = &msg {
+                        if let Some(o) = open_request(&app, &route, t.as_str(), &session) {
+                            if let Some(prev) = open.replace(o) {
+                                finish(&app, prev, false).await;
+                            }
+                        }
+                    }
+                }
+                let closing = matches!(msg, Message::Close(_));
+                if u_tx.send(msg).await.is_err() || closing {
+                    break;
+                }
+            }
+            msg = u_rx.next() => {
+                let Some(Ok(msg)) = msg else { break };
+                if let (Message::Text(t), Some(o)) = (&msg, open.as_mut()) {
+                    if o.ttft_ms.is_none() {
+                        o.ttft_ms = Some(o.t0.elapsed().as_secs_f64() * 1e3);
+                    }
+                    o.bytes_out += t.len() as u64;
+                    let terminal = serde_json::from_str::<serde_json::Value>(t.as_str())
+                        .map(|v| o.parser.on_value(&v))
+                        .unwrap_or(false);
+                    if terminal {
+                        if let Some(o) = open.take() {
+                            finish(&app, o, true).await;
+                        }
+                    }
+                }
+                let closing = matches!(msg, Message::Close(_));
+                if c_tx.send(msg).await.is_err() || closing {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(o) = open.take() {
+        finish(&app, o, false).await;
+    }
+    let _ = c_tx.close().await;
+    let _ = u_tx.close().await;
+}
