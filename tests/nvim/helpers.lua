@@ -141,6 +141,61 @@ function H.wait_http(port, path, desc)
   end)
 end
 
+---Starts a fake Anthropic upstream (tests/vscode/fake-anthropic.mjs, real wire format) and the
+---real `promptmeter proxy` in front of it, configured through the user config file of the
+---isolated XDG_CONFIG_HOME (which the language server reads too).
+---@param extra_toml? string appended to the config (budgets)
+---@return { url: string, port: integer }
+function H.start_proxy(extra_toml)
+  local fake_port = H.free_port()
+  H.spawn({ "node", H.root .. "/tests/vscode/fake-anthropic.mjs", tostring(fake_port) }, { log = "nvim/fake-upstream.log" })
+  H.wait_for("fake upstream listening", function()
+    local status = require("promptmeter.http").get(("http://127.0.0.1:%d/"):format(fake_port), 1000)
+    return status == 404
+  end)
+  local port = H.free_port()
+  local url = ("http://127.0.0.1:%d"):format(port)
+  H.write(vim.env.XDG_CONFIG_HOME .. "/promptmeter/config.toml", table.concat({
+    "[proxy]",
+    ('listen = "127.0.0.1:%d"'):format(port),
+    ('ledger = "%s/ledger.sqlite"'):format(vim.env.XDG_DATA_HOME),
+    "",
+    "[proxy.upstreams]",
+    ('anthropic = "http://127.0.0.1:%d"'):format(fake_port),
+    "",
+    "[lsp]",
+    ('feed_url = "%s/_promptmeter/feed"'):format(url),
+    "",
+    extra_toml or "",
+  }, "\n"))
+  H.spawn({ H.bin, "proxy", "--listen", ("127.0.0.1:%d"):format(port) }, { log = "nvim/proxy.log" })
+  H.wait_http(port, "/_promptmeter/health", "promptmeter proxy healthy")
+  return { url = url, port = port }
+end
+
+---One Anthropic Messages request through the proxy.
+---@param proxy { url: string }
+---@param opts? { model?: string, stream?: boolean }
+---@return string body
+function H.send_request(proxy, opts)
+  opts = opts or {}
+  local body = vim.json.encode({
+    model = opts.model or "claude-sonnet-4-5",
+    max_tokens = 64,
+    stream = opts.stream or false,
+    messages = { { role = "user", content = "hello" } },
+  })
+  local status, answer = require("promptmeter.http").request("POST", proxy.url .. "/v1/messages", {
+    body = body,
+    headers = { ["content-type"] = "application/json", ["x-api-key"] = "test-key", ["anthropic-version"] = "2023-06-01" },
+    timeout_ms = H.WAIT_MS,
+  })
+  if status ~= 200 then
+    error(("proxy answered %s: %s"):format(tostring(status), answer), 2)
+  end
+  return answer
+end
+
 ---Records every vim.notify call (window/showMessage ends there too).
 ---@return { msg: string, level: integer? }[]
 function H.capture_notify()

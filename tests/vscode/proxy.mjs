@@ -1,43 +1,8 @@
 // The real `promptmeter proxy` in front of a fake Anthropic upstream, for the e2e tests.
 
-import * as http from "node:http";
 import * as path from "node:path";
+import { startFakeAnthropic } from "./fake-anthropic.mjs";
 import * as h from "./harness.mjs";
-
-/** The usage the fake upstream reports for every response. */
-export const FAKE_USAGE = { input_tokens: 1200, output_tokens: 340, cache_read_input_tokens: 5000, cache_creation_input_tokens: 0 };
-
-/** A minimal Anthropic Messages endpoint on loopback: answers every POST /v1/messages. */
-function startFakeAnthropic() {
-  return new Promise((resolve) => {
-    const server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        const model = (() => {
-          try {
-            return JSON.parse(body).model;
-          } catch {
-            return "claude-sonnet-4-5";
-          }
-        })();
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            id: "msg_fake",
-            type: "message",
-            role: "assistant",
-            model,
-            content: [{ type: "text", text: "ok" }],
-            stop_reason: "end_turn",
-            usage: FAKE_USAGE,
-          }),
-        );
-      });
-    });
-    server.listen(0, "127.0.0.1", () => resolve(server));
-  });
-}
 
 /**
  * Starts the fake upstream and `promptmeter proxy` on a free port with its own config and
