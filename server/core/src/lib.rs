@@ -8,6 +8,7 @@ pub mod document;
 pub mod lint;
 pub mod pricing;
 pub mod prompt_config;
+pub mod routing;
 pub mod sections;
 pub mod tokenize;
 pub mod usage;
