@@ -38,19 +38,22 @@ fi
 export PATH="$NODE24/bin:$PATH"
 echo "node $(node --version)"
 
-# The extension: lint, types, unit tests, then the .vsix (vscode:prepublish bundles with esbuild).
+# The real binary (00-rust builds it; build it here when this stage runs alone).
+export PROMPTMETER_BIN="${PROMPTMETER_BIN:-$ROOT/target/debug/promptmeter}"
+if [[ ! -x "$PROMPTMETER_BIN" ]]; then
+  cargo build -p promptmeter --locked
+fi
+
+# The extension: lint, types, unit tests, then the .vsix (vscode:prepublish bundles with
+# esbuild; the binary under test is bundled in server/, as a release would ship it).
 (
   cd clients/vscode
   npm ci --no-audit --no-fund
   npm run lint
   npm run typecheck
   npm run test:unit
-  npm run package
+  PROMPTMETER_BUNDLE_SERVER="$PROMPTMETER_BIN" npm run package
 )
 
-# End to end against the real binary (00-rust builds it; build it here when run alone).
-export PROMPTMETER_BIN="${PROMPTMETER_BIN:-$ROOT/target/debug/promptmeter}"
-if [[ ! -x "$PROMPTMETER_BIN" ]]; then
-  cargo build -p promptmeter --locked
-fi
+# End to end: the .vsix (with the real binary bundled) in code-server.
 node --test --test-concurrency=1 tests/vscode/e2e.test.mjs

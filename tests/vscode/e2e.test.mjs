@@ -64,7 +64,9 @@ before(async () => {
     XDG_STATE_HOME: path.join(home, ".local/state"),
     XDG_CACHE_HOME: path.join(home, ".cache"),
   };
+  // The extension must find the binary bundled in the .vsix: no env var, no setting, not on PATH.
   delete env.PROMPTMETER_SERVER_PATH;
+  env.PATH = env.PATH.split(":").filter((d) => !fs.existsSync(path.join(d, "promptmeter"))).join(":");
 
   proxy = await startProxyWithFakeUpstream({ env, dir: tmp });
 
@@ -82,7 +84,6 @@ before(async () => {
         "telemetry.telemetryLevel": "off",
         "extensions.autoUpdate": false,
         "editor.inlayHints.enabled": "on",
-        "promptmeter.server.path": h.BIN,
         "promptmeter.proxy.url": proxy.url,
       },
       null,

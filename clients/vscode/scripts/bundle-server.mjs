@@ -1,0 +1,16 @@
+// Puts the promptmeter binary named by $PROMPTMETER_BUNDLE_SERVER into server/ so that
+// `vsce package` ships it (the extension finds it after the env var and the setting).
+// Without the variable, server/ is emptied: a .vsix never carries a stale binary.
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const dir = path.join(import.meta.dirname, "..", "server");
+fs.rmSync(dir, { recursive: true, force: true });
+const source = process.env.PROMPTMETER_BUNDLE_SERVER;
+if (source) {
+  fs.mkdirSync(dir);
+  const target = path.join(dir, process.platform === "win32" ? "promptmeter.exe" : "promptmeter");
+  fs.copyFileSync(source, target);
+  fs.chmodSync(target, 0o755);
+  console.log(`bundled ${source} as ${path.relative(process.cwd(), target)}`);
+}
