@@ -1,1 +1,41 @@
-//! promptmeter language server (issue 3).
+//! promptmeter's language server: token and cost inlay hints, hover tables across models,
+//! priced bloat diagnostics with quick fixes, and the context-window composition of the
+//! workspace's agent setup. `server` maps the protocol, `handlers` holds one file per method
+//! family, `state` the open documents and settings; `analysis`, `composition` and the core's
+//! lint rules are the engine and know nothing of LSP.
+
+pub mod analysis;
+pub mod composition;
+pub mod document;
+pub mod feed;
+pub mod handlers;
+pub mod line_index;
+pub mod server;
+pub mod settings;
+pub mod state;
+
+use tower_lsp_server::{LspService, Server as Transport};
+
+/// Requests processed concurrently (a slow one never holds up the others).
+const CONCURRENCY: usize = 64;
+
+/// Serve LSP on stdin/stdout until the client exits.
+pub async fn serve_stdio() {
+    let (service, socket) = LspService::build(server::Server::new)
+        .custom_method("promptmeter/composition", server::Server::composition)
+        .finish();
+    Transport::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .concurrency_level(CONCURRENCY)
+        .serve(service)
+        .await;
+}
+
+/// Run the server on stdio with its own runtime.
+pub fn run_stdio() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(serve_stdio());
+    Ok(())
+}
