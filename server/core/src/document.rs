@@ -146,7 +146,7 @@ impl Document {
             c.start = (c.start as isize + delta) as usize;
         }
         self.total = self.total - old_tokens + new_tokens;
-        self.refresh_sections();
+        self.update_sections(start, end, start + new_text.len());
         Ok(())
     }
 
@@ -197,10 +197,10 @@ impl Document {
         i + 1
     }
 
-    /// Recompute the sections and their counts from the chunks.
+    /// Recompute the sections from scratch, then their counts.
     fn refresh_sections(&mut self) {
-        let mut secs = match self.kind {
-            DocKind::Markdown => sections::markdown_sections(&self.text),
+        let secs = match self.kind {
+            DocKind::Markdown => snap_boundaries(&self.text, sections::markdown_sections(&self.text)),
             DocKind::PlainText => vec![Section {
                 kind: SectionKind::Preamble,
                 title: String::new(),
@@ -208,49 +208,120 @@ impl Document {
                 range: 0..self.text.len(),
             }],
         };
-        secs = snap_boundaries(&self.text, secs);
+        self.sections = secs
+            .into_iter()
+            .map(|section| SectionCount { section, tokens: 0 })
+            .collect();
+        self.recount_sections();
+    }
+
+    /// After replacing old bytes `start..old_end` by new bytes `start..new_end`: re-scan the
+    /// Markdown structure from the last heading before the edited line, until the scan meets an
+    /// old heading past the edit outside any fence; the sections after it are the old ones,
+    /// shifted. Then recount.
+    fn update_sections(&mut self, start: usize, old_end: usize, new_end: usize) {
+        let delta = new_end as isize - old_end as isize;
+        match self.kind {
+            DocKind::PlainText => {
+                self.sections[0].section.range.end = self.text.len();
+                self.recount_sections();
+                return;
+            }
+            DocKind::Markdown => {}
+        }
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        // k: the last heading section starting before the edited line.
+        let k = self.sections.partition_point(|s| s.section.range.start < line_start);
+        let k = (0..k)
+            .rev()
+            .find(|&i| self.sections[i].section.kind == SectionKind::Heading);
+        let Some(k) = k else {
+            return self.refresh_sections();
+        };
+        let old = std::mem::take(&mut self.sections);
+        // Old heading starts after the edit, in old coordinates, with their indices.
+        let first_after = old.partition_point(|s| s.section.range.start <= old_end);
+        let mut resumed_at = None;
+        let mut scanned = Vec::new();
+        let current = Section {
+            range: old[k].section.range.start..old[k].section.range.start,
+            ..old[k].section.clone()
+        };
+        let stop = sections::scan_headings(
+            &self.text,
+            current,
+            None,
+            |ls| {
+                if ls < new_end {
+                    return false;
+                }
+                let old_ls = (ls as isize - delta) as usize;
+                match old[first_after..].binary_search_by_key(&old_ls, |s| s.section.range.start) {
+                    Ok(j) if old[first_after + j].section.kind == SectionKind::Heading => {
+                        resumed_at = Some(first_after + j);
+                        true
+                    }
+                    _ => false,
+                }
+            },
+            &mut scanned,
+        );
+        let mut secs: Vec<SectionCount> = Vec::with_capacity(old.len() + 2);
+        let mut old = old.into_iter();
+        secs.extend(old.by_ref().take(k));
+        secs.extend(scanned.into_iter().map(|section| SectionCount { section, tokens: 0 }));
+        if let (Some(_), Some(j)) = (stop, resumed_at) {
+            secs.extend(old.skip(j - k).map(|mut s| {
+                s.section.range.start = (s.section.range.start as isize + delta) as usize;
+                s.section.range.end = (s.section.range.end as isize + delta) as usize;
+                s
+            }));
+        }
+        self.sections = secs;
+        self.recount_sections();
+    }
+
+    /// Counts of the current sections, from the chunks.
+    fn recount_sections(&mut self) {
         if self.text.is_empty() {
-            self.sections = secs
-                .into_iter()
-                .map(|section| SectionCount { section, tokens: 0 })
-                .collect();
+            for s in &mut self.sections {
+                s.tokens = 0;
+            }
             return;
         }
         // Safe section boundaries become chunk boundaries (splitting costs one small count).
-        for s in &secs[1..] {
-            let b = s.range.start;
+        for i in 1..self.sections.len() {
+            let b = self.sections[i].section.range.start;
             if b < self.text.len() && safe_boundary(&self.text, b) {
                 self.split_chunk_at(b);
             }
         }
-        // One sweep over chunks: tokens of the pieces before each section start.
-        let mut before: Vec<usize> = Vec::with_capacity(secs.len() + 1);
+        // One sweep over the chunks: tokens of the pieces before each section start.
         let (mut ci, mut acc) = (0, 0);
-        for s in &secs {
-            let at = s.range.start;
+        let mut prev_before = 0;
+        for si in 0..self.sections.len() {
+            let at = self.sections[si].section.range.start;
             while ci + 1 < self.chunks.len() && self.chunks[ci + 1].start <= at {
                 acc += self.chunks[ci].tokens;
                 ci += 1;
             }
             let c = self.chunks[ci];
-            before.push(if at <= c.start {
+            let before = if at <= c.start {
                 acc
             } else if at >= self.text.len() {
                 self.total
             } else {
                 let end = self.chunk_end(ci);
                 acc + self.encoding.count_split(&self.text[c.start..end], at - c.start).0
-            });
+            };
+            if si > 0 {
+                self.sections[si - 1].tokens = before - prev_before;
+            }
+            prev_before = before;
         }
-        before.push(self.total);
-        self.sections = secs
-            .into_iter()
-            .enumerate()
-            .map(|(i, section)| SectionCount {
-                section,
-                tokens: before[i + 1] - before[i],
-            })
-            .collect();
+        if let Some(last) = self.sections.last_mut() {
+            last.tokens = self.total - prev_before;
+        }
     }
 }
 

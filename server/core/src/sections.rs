@@ -27,61 +27,97 @@ pub struct Section {
 
 /// Split a Markdown document into top-level sections: optional front matter, a preamble,
 /// then one section per heading (running to the next heading of any level). Headings inside
-/// fenced code blocks are not headings.
+/// fenced code blocks are not headings. The sections tile the text (an empty text has one
+/// empty preamble).
 pub fn markdown_sections(text: &str) -> Vec<Section> {
     let mut out = Vec::new();
-    let mut pos = 0;
-    let bytes = text.as_bytes();
-    // front matter: "---\n" ... "\n---" or "+++"
-    for fence in ["---", "+++"] {
-        if text.starts_with(fence) && matches!(bytes.get(3), Some(b'\n') | Some(b'\r')) {
-            let mut line_start = text[3..].find('\n').map(|i| i + 4).unwrap_or(text.len());
-            while line_start < text.len() {
-                let end = text[line_start..]
-                    .find('\n')
-                    .map(|i| line_start + i + 1)
-                    .unwrap_or(text.len());
-                if text[line_start..end].trim_end() == fence {
-                    out.push(Section {
-                        kind: SectionKind::FrontMatter,
-                        title: "front matter".into(),
-                        level: 0,
-                        range: 0..end,
-                    });
-                    pos = end;
-                    break;
-                }
-                line_start = end;
-            }
-        }
+    let pos = front_matter_end(text);
+    if pos > 0 {
+        out.push(Section {
+            kind: SectionKind::FrontMatter,
+            title: "front matter".into(),
+            level: 0,
+            range: 0..pos,
+        });
     }
-    let mut current = Section {
+    let preamble = Section {
         kind: SectionKind::Preamble,
         title: String::new(),
         level: 0,
         range: pos..pos,
     };
-    let mut in_fence: Option<(u8, usize)> = None;
-    let mut line_start = pos;
-    while line_start < text.len() {
+    scan_headings(text, preamble, None, |_| false, &mut out);
+    out
+}
+
+/// End of a leading YAML (`---`) or TOML (`+++`) front matter block, or 0 when there is none.
+fn front_matter_end(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    for fence in ["---", "+++"] {
+        if text.starts_with(fence) && matches!(bytes.get(3), Some(b'\n') | Some(b'\r')) {
+            let mut line_start = text[3..].find('\n').map(|i| i + 4).unwrap_or(text.len());
+            while line_start < text.len() {
+                let end = memchr::memchr(b'\n', &bytes[line_start..])
+                    .map(|i| line_start + i + 1)
+                    .unwrap_or(text.len());
+                if text[line_start..end].trim_end() == fence {
+                    return end;
+                }
+                line_start = end;
+            }
+        }
+    }
+    0
+}
+
+/// A fence that is open: its character and length.
+pub(crate) type OpenFence = Option<(u8, usize)>;
+
+/// Scan lines from `current.range.start` (a line start, with `fence` the fence state there),
+/// pushing each finished section to `out`, the last one running to the end of the text. Before
+/// each line outside a fence, `resume(line_start)` may stop the scan: the current section then
+/// ends there and the line start is returned (the caller continues with sections it knows).
+pub(crate) fn scan_headings(
+    text: &str,
+    mut current: Section,
+    mut fence: OpenFence,
+    mut resume: impl FnMut(usize) -> bool,
+    out: &mut Vec<Section>,
+) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut line_start = current.range.start;
+    let mut first = true;
+    while line_start < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[line_start..])
             .map(|i| line_start + i + 1)
-            .unwrap_or(text.len());
-        let line = &text[line_start..end];
-        let trimmed = line.trim_start_matches(' ');
-        let indent = line.len() - trimmed.len();
-        if indent < 4 {
+            .unwrap_or(bytes.len());
+        if !first && fence.is_none() && resume(line_start) {
+            current.range.end = line_start;
+            out.push(current);
+            return Some(line_start);
+        }
+        first = false;
+        // Only lines starting (after up to 3 spaces) with #, ` or ~ matter.
+        let mut i = line_start;
+        while i < end && i - line_start < 4 && bytes[i] == b' ' {
+            i += 1;
+        }
+        let indent = i - line_start;
+        let c = bytes.get(i).copied().unwrap_or(b'\n');
+        if indent < 4 && matches!(c, b'#' | b'`' | b'~') {
+            let line = &text[line_start..end];
+            let trimmed = &line[indent..];
             let tb = trimmed.as_bytes();
-            if let Some(&c) = tb.first().filter(|c| **c == b'`' || **c == b'~') {
+            if c == b'`' || c == b'~' {
                 let n = tb.iter().take_while(|b| **b == c).count();
                 if n >= 3 {
-                    match in_fence {
-                        None => in_fence = Some((c, n)),
-                        Some((fc, fnum)) if fc == c && n >= fnum && trimmed[n..].trim().is_empty() => in_fence = None,
+                    match fence {
+                        None => fence = Some((c, n)),
+                        Some((fc, fnum)) if fc == c && n >= fnum && trimmed[n..].trim().is_empty() => fence = None,
                         _ => {}
                     }
                 }
-            } else if in_fence.is_none() && tb.first() == Some(&b'#') {
+            } else if fence.is_none() {
                 let level = tb.iter().take_while(|b| **b == b'#').count();
                 if level <= 6
                     && matches!(
@@ -109,5 +145,5 @@ pub fn markdown_sections(text: &str) -> Vec<Section> {
     if !current.range.is_empty() || out.is_empty() {
         out.push(current);
     }
-    out
+    None
 }

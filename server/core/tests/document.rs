@@ -24,7 +24,12 @@ fn check(doc: &Document) {
         pos = r.end;
         sum += s.tokens;
         if safe_boundary(text, r.start) && safe_boundary(text, r.end) {
-            assert_eq!(s.tokens, enc.count(&text[r.clone()]), "section {:?} alone", s.section.title);
+            assert_eq!(
+                s.tokens,
+                enc.count(&text[r.clone()]),
+                "section {:?} alone",
+                s.section.title
+            );
         }
     }
     assert_eq!(pos, text.len());
@@ -41,7 +46,11 @@ struct Edit {
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    (0.0..=1.0f64, prop_oneof![3 => 0..2usize, 1 => 0..40usize, 1 => 0..400usize], common::text(6))
+    (
+        0.0..=1.0f64,
+        prop_oneof![3 => 0..2usize, 1 => 0..40usize, 1 => 0..400usize],
+        common::text(6),
+    )
         .prop_map(|(at, delete, insert)| Edit { at, delete, insert })
 }
 
@@ -51,7 +60,10 @@ fn apply(doc: &mut Document, e: &Edit) {
     while !text.is_char_boundary(start) {
         start -= 1;
     }
-    let end = text[start..].char_indices().nth(e.delete).map_or(text.len(), |(i, _)| start + i);
+    let end = text[start..]
+        .char_indices()
+        .nth(e.delete)
+        .map_or(text.len(), |(i, _)| start + i);
     doc.edit(start..end, &e.insert).expect("valid edit");
 }
 
@@ -65,9 +77,17 @@ fn corpus_files_count_and_section_exactly() {
             // Real files: every section boundary is safe after snapping, so every section's
             // count equals counting it alone (`check` compares them).
             for s in doc.sections() {
-                assert!(safe_boundary(&text, s.section.range.start), "{name}: unsafe boundary {:?}", s.section);
+                assert!(
+                    safe_boundary(&text, s.section.range.start),
+                    "{name}: unsafe boundary {:?}",
+                    s.section
+                );
             }
-            headings += doc.sections().iter().filter(|s| s.section.kind == SectionKind::Heading).count();
+            headings += doc
+                .sections()
+                .iter()
+                .filter(|s| s.section.kind == SectionKind::Heading)
+                .count();
         }
     }
     assert!(headings > 200, "the corpus is sectioned by its headings ({headings})");
@@ -75,7 +95,10 @@ fn corpus_files_count_and_section_exactly() {
 
 #[test]
 fn one_char_edits_everywhere_in_a_file() {
-    let (_, text) = common::corpus().into_iter().find(|(n, _)| n.contains("openai__codex")).unwrap();
+    let (_, text) = common::corpus()
+        .into_iter()
+        .find(|(n, _)| n.contains("openai__codex"))
+        .unwrap();
     let mut doc = Document::new(text, DocKind::Markdown, Encoding::O200kBase);
     let len = doc.text().len();
     for at in (0..len).step_by(97) {

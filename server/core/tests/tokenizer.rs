@@ -55,7 +55,12 @@ fn known_figures() {
 #[test]
 fn special_token_strings_count_as_text() {
     for enc in ENCODINGS {
-        for s in ["<|endoftext|>", "a<|endoftext|>b", "<|fim_prefix|><|fim_middle|><|fim_suffix|>", "<|endofprompt|>"] {
+        for s in [
+            "<|endoftext|>",
+            "a<|endoftext|>b",
+            "<|fim_prefix|><|fim_middle|><|fim_suffix|>",
+            "<|endofprompt|>",
+        ] {
             check_equal(enc, s);
         }
     }
