@@ -189,6 +189,9 @@ pub async fn metered(
             let mut resp = crate::policy::refusal(status, api.error_body(status, &message));
             resp.headers_mut()
                 .insert("x-promptmeter-refused", HeaderValue::from_static("budget"));
+            // The official SDKs honour this: retrying cannot help until the budget is raised.
+            resp.headers_mut()
+                .insert("x-should-retry", HeaderValue::from_static("false"));
             return resp.map(|b| b.map_err(|never| match never {}).boxed_unsync());
         }
         Decision::Reroute { model, upstream, rule } => {

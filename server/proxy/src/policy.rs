@@ -7,6 +7,9 @@
 //! - A `reservation` returned by `before` is handed back to `settle` (reserve an estimated
 //!   cost when a request starts, settle it when it ends).
 
+pub mod budgets;
+pub mod savings;
+
 use http_body_util::Full;
 use hyper::HeaderMap;
 use promptmeter_core::Catalog;

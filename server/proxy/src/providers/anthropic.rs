@@ -186,8 +186,14 @@ impl WireApi for Anthropic {
         Some((path.to_string(), super::set_model_field(body, model)?))
     }
 
-    fn error_body(&self, _status: u16, message: &str) -> Bytes {
-        let v = serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
+    fn error_body(&self, status: u16, message: &str) -> Bytes {
+        // Anthropic's own type per status (budget refusals use 402: billing_error).
+        let kind = match status {
+            402 => "billing_error",
+            429 => "rate_limit_error",
+            _ => "invalid_request_error",
+        };
+        let v = serde_json::json!({"type": "error", "error": {"type": kind, "message": message}});
         Bytes::from(v.to_string())
     }
 }
