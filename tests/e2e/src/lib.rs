@@ -1,7 +1,5 @@
 //! Shared helpers for end-to-end tests that drive the real `promptmeter` binary.
 
-pub mod lsp_client;
-
 use std::path::PathBuf;
 
 /// Path of the `promptmeter` binary under test: `$PROMPTMETER_BIN`, else
