@@ -6,6 +6,7 @@
 //! - `window.rs`: calendar windows (day, week, month) in the user's UTC offset.
 
 pub mod record;
+pub mod report;
 pub mod store;
 pub mod totals;
 pub mod window;

@@ -69,6 +69,12 @@ pub fn parse_time(s: &str, offset: UtcOffset) -> Option<i64> {
     Date::parse(s, &fmt).ok().map(|d| start_of(d, offset))
 }
 
+/// The local UTC offset. Call it before starting threads (the `time` crate refuses to read
+/// the local offset once a process has several threads); UTC when it cannot be read.
+pub fn local_offset() -> time::UtcOffset {
+    time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

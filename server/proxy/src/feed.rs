@@ -171,10 +171,10 @@ fn load(l: &Ledger, windows: Windows, recent_cap: usize) -> (Totals, VecDeque<Ar
     } else {
         VecDeque::new()
     };
-    if let Some(sid) = recent.front().and_then(|r| r.session.clone()) {
-        if let Ok((usd, requests)) = l.session_totals(&sid) {
-            totals.session = Some(SessionTotals { id: sid, usd, requests });
-        }
+    if let Some(sid) = recent.front().and_then(|r| r.session.clone())
+        && let Ok((usd, requests)) = l.session_totals(&sid)
+    {
+        totals.session = Some(SessionTotals { id: sid, usd, requests });
     }
     (totals, recent)
 }

@@ -106,10 +106,11 @@ impl Meter {
 
     /// Price, commit, publish, settle. `complete`: the response ended normally.
     fn finish(mut self, complete: bool) -> impl Future<Output = ()> + Send + 'static {
-        if let Mode::Json(buf) = &self.mode {
-            if !self.json_overflow && !buf.is_empty() {
-                self.parser.on_json(buf);
-            }
+        if let Mode::Json(buf) = &self.mode
+            && !self.json_overflow
+            && !buf.is_empty()
+        {
+            self.parser.on_json(buf);
         }
         // A client that hangs up right after the provider's terminal event got everything.
         let complete = complete || self.parser.observed().finished;

@@ -103,29 +103,29 @@ fn default_kind(path: &str, headers: &HeaderMap) -> WireKind {
 pub fn route(cfg: &ProxyConfig, method: &Method, path_and_query: &str, headers: &HeaderMap) -> Route {
     let mut pq = path_and_query.to_string();
     let mut project = None;
-    if let Some(("p", tail)) = split_first(&pq) {
-        if let Some((name, rest)) = split_first(tail).filter(|(n, _)| !n.is_empty()) {
-            project = Some(name.to_string());
-            pq = if rest.is_empty() { "/".into() } else { rest.to_string() };
-        }
+    if let Some(("p", tail)) = split_first(&pq)
+        && let Some((name, rest)) = split_first(tail).filter(|(n, _)| !n.is_empty())
+    {
+        project = Some(name.to_string());
+        pq = if rest.is_empty() { "/".into() } else { rest.to_string() };
     }
-    if let Some((first, tail)) = split_first(&pq) {
-        if let Some(named) = cfg.named.get(first) {
-            let rest = if tail.is_empty() {
-                "/".to_string()
-            } else {
-                tail.to_string()
-            };
-            let path = rest.split('?').next().unwrap_or("").to_string();
-            return Route {
-                provider: first.to_string(),
-                kind: named.kind,
-                base: named.url.trim_end_matches('/').to_string(),
-                api: api_for(named.kind, method, &path),
-                path_and_query: rest,
-                project,
-            };
-        }
+    if let Some((first, tail)) = split_first(&pq)
+        && let Some(named) = cfg.named.get(first)
+    {
+        let rest = if tail.is_empty() {
+            "/".to_string()
+        } else {
+            tail.to_string()
+        };
+        let path = rest.split('?').next().unwrap_or("").to_string();
+        return Route {
+            provider: first.to_string(),
+            kind: named.kind,
+            base: named.url.trim_end_matches('/').to_string(),
+            api: api_for(named.kind, method, &path),
+            path_and_query: rest,
+            project,
+        };
     }
     let kind = default_kind(&pq, headers);
     let (provider, base) = match kind {

@@ -30,10 +30,7 @@ impl SseSplitter {
     pub fn push(&mut self, chunk: &[u8], mut out: impl FnMut(SseEvent)) {
         let mut start_scan = self.buf.len().saturating_sub(2);
         self.buf.extend_from_slice(chunk);
-        loop {
-            let Some(end) = find_boundary(&self.buf, start_scan) else {
-                break;
-            };
+        while let Some(end) = find_boundary(&self.buf, start_scan) {
             let raw: Vec<u8> = self.buf.drain(..end).collect();
             start_scan = 0;
             if std::mem::take(&mut self.overflowed) {

@@ -187,15 +187,12 @@ async fn pump<C, U>(
         tokio::select! {
             msg = c_rx.next() => {
                 let Some(Ok(msg)) = msg else { break };
-                if metered {
-                    if let Message::Text(t) = &msg {
-                        if let Some(o) = open_request(&app, &route, t.as_str(), &session) {
-                            if let Some(prev) = open.replace(o) {
+                if metered
+                    && let Message::Text(t) = &msg
+                        && let Some(o) = open_request(&app, &route, t.as_str(), &session)
+                            && let Some(prev) = open.replace(o) {
                                 finish(&app, prev, false).await;
                             }
-                        }
-                    }
-                }
                 let closing = matches!(msg, Message::Close(_));
                 if u_tx.send(msg).await.is_err() || closing {
                     break;
@@ -211,11 +208,10 @@ async fn pump<C, U>(
                     let terminal = serde_json::from_str::<serde_json::Value>(t.as_str())
                         .map(|v| o.parser.on_value(&v))
                         .unwrap_or(false);
-                    if terminal {
-                        if let Some(o) = open.take() {
+                    if terminal
+                        && let Some(o) = open.take() {
                             finish(&app, o, true).await;
                         }
-                    }
                 }
                 let closing = matches!(msg, Message::Close(_));
                 if c_tx.send(msg).await.is_err() || closing {

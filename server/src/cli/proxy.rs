@@ -1,10 +1,116 @@
-//! `promptmeter proxy`.
+//! `promptmeter proxy`: run the local proxy (see server/proxy). Agents point their base URL
+//! at it: `ANTHROPIC_BASE_URL=http://127.0.0.1:4747`, `OPENAI_BASE_URL=http://127.0.0.1:4747/v1`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use promptmeter_core::Catalog;
+use promptmeter_core::config::Config;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`promptmeter proxy` is not built yet")
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on (default: `[proxy] listen`, else 127.0.0.1:4747).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Ledger file (default: `[proxy] ledger`, else <data dir>/promptmeter/ledger.sqlite).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Anthropic upstream base URL.
+    #[arg(long, value_name = "URL")]
+    pub anthropic_upstream: Option<String>,
+    /// OpenAI upstream base URL.
+    #[arg(long, value_name = "URL")]
+    pub openai_upstream: Option<String>,
+    /// Gemini upstream base URL.
+    #[arg(long, value_name = "URL")]
+    pub gemini_upstream: Option<String>,
+}
+
+/// The configuration layers (user file, then the project's `.promptmeter.toml` from `cwd`
+/// upwards) and the catalog (bundled, or `[models] catalog_file` merged over it).
+pub fn load_config(cwd: &Path) -> anyhow::Result<(Config, Catalog)> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    if let Some(dir) = dirs::config_dir() {
+        let p = dir.join("promptmeter").join("config.toml");
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            texts.push((p.display().to_string(), t));
+        }
+    }
+    let project = cwd
+        .ancestors()
+        .map(|d| d.join(".promptmeter.toml"))
+        .find(|p| p.is_file());
+    if let Some(p) = project
+        && let Ok(t) = std::fs::read_to_string(&p)
+    {
+        texts.push((p.display().to_string(), t));
+    }
+    let config = Config::from_layers(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))?;
+    let mut catalog = Catalog::bundled();
+    if let Some(file) = &config.models.catalog_file {
+        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("reading catalog {file}: {e}"))?;
+        catalog.merge_litellm_json(&text)?;
+    }
+    Ok((config, catalog))
+}
+
+pub fn ledger_path(config: &Config, flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| config.proxy.ledger.as_ref().map(PathBuf::from))
+        .unwrap_or_else(|| promptmeter_proxy::default_ledger_path(dirs::data_dir()))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Read the local offset while the process has a single thread.
+    let utc_offset = promptmeter_ledger::window::local_offset();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PROMPTMETER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let cwd = std::env::current_dir()?;
+    let (mut config, catalog) = load_config(&cwd)?;
+    if let Some(l) = args.listen {
+        config.proxy.listen = l;
+    }
+    for (flag, slot) in [
+        (args.anthropic_upstream, &mut config.proxy.upstreams.anthropic),
+        (args.openai_upstream, &mut config.proxy.upstreams.openai),
+        (args.gemini_upstream, &mut config.proxy.upstreams.gemini),
+    ] {
+        if let Some(u) = flag {
+            *slot = u;
+        }
+    }
+    let ledger = ledger_path(&config, args.ledger.as_deref());
+    let listen = config.proxy.listen.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        let opts = promptmeter_proxy::Options {
+            config: config.proxy,
+            ledger_path: ledger.clone(),
+            utc_offset,
+            policy: None,
+        };
+        let handle = promptmeter_proxy::serve(opts, catalog, listener).await?;
+        eprintln!(
+            "promptmeter proxy listening on http://{addr} (ledger {})",
+            ledger.display()
+        );
+        eprintln!("  Claude Code:   ANTHROPIC_BASE_URL=http://{addr}");
+        eprintln!("  Codex/OpenAI:  OPENAI_BASE_URL=http://{addr}/v1");
+        eprintln!("  live feed:     http://{addr}/_promptmeter/feed");
+        tokio::select! {
+            _ = handle.wait() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -101,10 +101,10 @@ impl ResponseParser for Parser {
         if usage_chunk {
             return EventAction::Drop;
         }
-        if v.get("usage").is_some_and(Value::is_null) {
-            if let Some(out) = without_null_usage(raw) {
-                return EventAction::Replace(out);
-            }
+        if v.get("usage").is_some_and(Value::is_null)
+            && let Some(out) = without_null_usage(raw)
+        {
+            return EventAction::Replace(out);
         }
         EventAction::Pass
     }
