@@ -1,7 +1,6 @@
 //! Shared helpers for end-to-end tests that drive the real `promptmeter` binary.
 
 pub mod fake_upstream;
-pub mod lsp_client;
 
 use std::path::PathBuf;
 
