@@ -97,7 +97,10 @@ pub fn resolve_import(base_dir: &Path, import: &str) -> Option<PathBuf> {
     } else {
         base_dir.join(import)
     };
-    p.is_file().then_some(p)
+    if !p.is_file() {
+        return None;
+    }
+    Some(p.canonicalize().unwrap_or(p))
 }
 
 fn display(path: &Path, roots: &[PathBuf]) -> String {

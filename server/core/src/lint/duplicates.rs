@@ -105,27 +105,27 @@ fn push(
     });
 }
 
-/// Passages repeated within the document; the later copies are reported.
+/// Passages repeated within the document; the later copies are reported (whole paragraphs
+/// first, then single lines that are not part of a reported paragraph).
 pub fn within(input: &LintInput<'_>) -> Vec<Finding> {
     let text = input.text;
-    let mut first_seen: HashMap<&str, usize> = HashMap::new();
     let units = units(text, input.config.duplicate_min_chars.max(1));
+    let mut groups: HashMap<&str, Vec<&Unit>> = HashMap::new();
+    for u in &units {
+        groups.entry(u.key.as_str()).or_default().push(u);
+    }
+    let mut dups: Vec<(&Unit, usize)> = Vec::new();
+    for g in groups.values_mut().filter(|g| g.len() > 1) {
+        g.sort_by_key(|u| u.range.start);
+        let first = g[0].range.start;
+        dups.extend(g[1..].iter().map(|u| (*u, first)));
+    }
+    dups.sort_by_key(|(u, _)| (!u.paragraph, u.range.start));
     let mut out = Vec::new();
     let mut taken: Vec<Range<usize>> = Vec::new();
-    // paragraphs first, so a repeated paragraph is reported once rather than line by line
-    for pass in [true, false] {
-        first_seen.clear();
-        for u in units.iter().filter(|u| u.paragraph == pass) {
-            match first_seen.get(u.key.as_str()) {
-                Some(&start) => {
-                    let msg = format!("same text as line {}", line_of(text, start));
-                    push(&mut out, &mut taken, input, u, Code::Duplicate, msg);
-                }
-                None => {
-                    first_seen.insert(&u.key, u.range.start);
-                }
-            }
-        }
+    for (u, first) in dups {
+        let msg = format!("same text as line {}", line_of(text, first));
+        push(&mut out, &mut taken, input, u, Code::Duplicate, msg);
     }
     out.sort_by_key(|f| f.range.start);
     out

@@ -94,8 +94,13 @@ pub fn blank_runs(input: &LintInput<'_>) -> Vec<Finding> {
                 range: start..end,
                 new_text: keep.to_string(),
             };
-            let tokens = (input.encoding.count(&text[start..end]) as u64).saturating_sub(1);
-            if tokens > 0 || text[start..end].trim().is_empty() && end - start > keep.len() {
+            // count with the neighbouring lines: runs of newlines merge into single tokens
+            let ctx_start = text[..start.saturating_sub(1)].rfind('\n').map_or(0, |i| i + 1);
+            let ctx_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            let before = input.encoding.count(&text[ctx_start..ctx_end]) as u64;
+            let after = format!("{}{keep}{}", &text[ctx_start..start], &text[end..ctx_end]);
+            let tokens = before.saturating_sub(input.encoding.count(&after) as u64);
+            if tokens > 0 {
                 out.push(finding(
                     Code::BlankLines,
                     start..end,

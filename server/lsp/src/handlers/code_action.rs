@@ -83,7 +83,7 @@ pub fn code_action(state: &State, p: CodeActionParams) -> Result<Option<Vec<Code
         let saved = settings.tokens(f.tokens);
         out.push(CodeActionOrCommand::CodeAction(CodeAction {
             title: if f.tokens > 0 {
-                format!("{} (saves {} tokens)", fix.title, saved.display())
+                format!("{} (saves {})", fix.title, plural_tokens(saved))
             } else {
                 fix.title.clone()
             },
@@ -98,10 +98,10 @@ pub fn code_action(state: &State, p: CodeActionParams) -> Result<Option<Vec<Code
             let tokens: u64 = all.iter().map(|f| f.tokens).sum();
             out.push(CodeActionOrCommand::CodeAction(CodeAction {
                 title: format!(
-                    "{} everywhere in this file ({} places, saves {} tokens)",
+                    "{} everywhere in this file ({} places, saves {})",
                     fix.title,
                     all.len(),
-                    settings.tokens(tokens).display()
+                    plural_tokens(settings.tokens(tokens))
                 ),
                 kind: Some(CodeActionKind::QUICKFIX),
                 edit: Some(edit_for(all)),
@@ -110,4 +110,12 @@ pub fn code_action(state: &State, p: CodeActionParams) -> Result<Option<Vec<Code
         }
     }
     Ok(Some(out))
+}
+
+fn plural_tokens(t: promptmeter_core::TokenCount) -> String {
+    if t.tokens == 1 {
+        format!("{} token", t.display())
+    } else {
+        format!("{} tokens", t.display())
+    }
 }

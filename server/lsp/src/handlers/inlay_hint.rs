@@ -6,8 +6,10 @@ use promptmeter_core::tokenize::group_thousands;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{InlayHint, InlayHintLabel, InlayHintParams, InlayHintTooltip};
 
+use crate::analysis::PartKind;
 use crate::settings::Settings;
 use crate::state::{State, lock};
+use promptmeter_core::prompt_config::PromptKind;
 
 /// "200k" / "1M" style window sizes.
 pub fn window_label(n: u64) -> String {
@@ -83,7 +85,11 @@ pub fn inlay_hint(state: &State, p: InlayHintParams) -> Result<Option<Vec<InlayH
         }
         hints.push(InlayHint {
             position: index.position(text, part.anchor),
-            label: InlayHintLabel::String(settings.short_label(part.base_tokens)),
+            label: InlayHintLabel::String(if part.kind == PartKind::Config(PromptKind::McpServer) {
+                "MCP server: tool definitions load while it runs".to_string()
+            } else {
+                settings.short_label(part.base_tokens)
+            }),
             kind: None,
             text_edits: None,
             tooltip: Some(InlayHintTooltip::String(format!(
