@@ -92,13 +92,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
+        // Budgets and routing (issue 5): server/proxy/src/policy/budgets.rs.
+        let policy = promptmeter_proxy::policy::budgets::policy_for(&config, &ledger, utc_offset)?;
         let opts = promptmeter_proxy::Options {
             config: config.proxy,
             ledger_path: ledger.clone(),
             utc_offset,
-            policy: None,
+            policy: Some(policy.clone()),
         };
         let handle = promptmeter_proxy::serve(opts, catalog, listener).await?;
+        policy.attach(&handle.app);
         eprintln!(
             "promptmeter proxy listening on http://{addr} (ledger {})",
             ledger.display()

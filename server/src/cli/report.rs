@@ -25,6 +25,9 @@ pub struct Args {
     /// Ledger file (default: as `promptmeter proxy`).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
+    /// What routing saved, per rule and per day (issue 5).
+    #[arg(long)]
+    pub savings: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -49,6 +52,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
+    if args.savings {
+        let named = &config.proxy.named;
+        let text = promptmeter_proxy::policy::savings::report(&records, named, offset, args.json);
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let (rows, total) = aggregate(&records, by, offset);
     let report = Report {
         group_by: args.by.clone(),

@@ -33,6 +33,21 @@ pub fn savings(records: &[RequestRecord], named: &BTreeMap<String, NamedUpstream
     summarize(records.iter().filter_map(|r| row(r, named, offset)))
 }
 
+/// The text `promptmeter report --savings` prints: a table, or JSON (`Savings`).
+pub fn report(
+    records: &[RequestRecord],
+    named: &BTreeMap<String, NamedUpstream>,
+    offset: UtcOffset,
+    json: bool,
+) -> String {
+    let s = savings(records, named, offset);
+    if json {
+        serde_json::to_string_pretty(&s).unwrap_or_else(|_| "null".into()) + "\n"
+    } else {
+        promptmeter_core::routing::savings::render(&s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
