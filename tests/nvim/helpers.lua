@@ -9,6 +9,9 @@ local cleanups = {}
 
 H.root = assert(vim.env.PROMPTMETER_ROOT)
 H.bin = vim.env.PROMPTMETER_BIN or (H.root .. "/target/debug/promptmeter")
+H.fake_upstream = vim.env.PROMPTMETER_FAKE_UPSTREAM or (vim.fs.dirname(H.bin) .. "/fake-upstream")
+---The fake's "cache" scenario: 10 uncached input, 2,000 cache reads, 100 + 200 cache writes, 42 output.
+H.SCENARIO = "cache"
 H.out = vim.env.PROMPTMETER_TEST_OUT or (H.root .. "/tests/out")
 H.WAIT_MS = tonumber(vim.env.PROMPTMETER_WAIT_MS or "") or 30000
 
@@ -141,18 +144,15 @@ function H.wait_http(port, path, desc)
   end)
 end
 
----Starts a fake Anthropic upstream (tests/vscode/fake-anthropic.mjs, real wire format) and the
----real `promptmeter proxy` in front of it, configured through the user config file of the
+---Starts the project's fake upstream (tests/fakes/README.md, exact provider wire formats) and
+---the real `promptmeter proxy` in front of it, configured through the user config file of the
 ---isolated XDG_CONFIG_HOME (which the language server reads too).
 ---@param extra_toml? string appended to the config (budgets)
 ---@return { url: string, port: integer }
 function H.start_proxy(extra_toml)
   local fake_port = H.free_port()
-  H.spawn({ "node", H.root .. "/tests/vscode/fake-anthropic.mjs", tostring(fake_port) }, { log = "nvim/fake-upstream.log" })
-  H.wait_for("fake upstream listening", function()
-    local status = require("promptmeter.http").get(("http://127.0.0.1:%d/"):format(fake_port), 1000)
-    return status == 404
-  end)
+  H.spawn({ H.fake_upstream, "--port", tostring(fake_port) }, { log = "nvim/fake-upstream.log" })
+  H.wait_http(fake_port, "/_fake/health", "fake upstream healthy")
   local port = H.free_port()
   local url = ("http://127.0.0.1:%d"):format(port)
   H.write(vim.env.XDG_CONFIG_HOME .. "/promptmeter/config.toml", table.concat({
@@ -187,7 +187,12 @@ function H.send_request(proxy, opts)
   })
   local status, answer = require("promptmeter.http").request("POST", proxy.url .. "/v1/messages", {
     body = body,
-    headers = { ["content-type"] = "application/json", ["x-api-key"] = "test-key", ["anthropic-version"] = "2023-06-01" },
+    headers = {
+      ["content-type"] = "application/json",
+      ["x-api-key"] = "test-key",
+      ["anthropic-version"] = "2023-06-01",
+      ["x-fake-scenario"] = H.SCENARIO,
+    },
     timeout_ms = H.WAIT_MS,
   })
   if status ~= 200 then

@@ -3,15 +3,15 @@
 local H = require("helpers")
 local sl = require("promptmeter.statusline")
 
--- One response of the fake upstream on claude-sonnet-4-5 costs about $0.0102: the first is
--- over 50% of $0.015, the second over 100%.
+-- One response of the fake upstream's "cache" scenario on claude-sonnet-4-5 costs about
+-- $0.0028: the first is over 50% of $0.004, the second over 100%.
 local proxy = H.start_proxy(table.concat({
   "[budgets]",
   "alert_at = [50, 85, 100]",
   "",
   "[budgets.weekly]",
   'window = "week"',
-  'usd = "0.015"',
+  'usd = "0.004"',
   "",
 }, "\n"))
 local ws = H.tmpdir("ws")
@@ -44,7 +44,7 @@ H.test("crossing 50% raises an alert and the statusline shows the share", functi
   local n = H.wait_for("a budget alert message", alert("LSP%[promptmeter%].*[Ww]eekly"))
   H.eq(n.level, vim.log.levels.WARN, "alert level")
   H.wait_for("statusline with the budget share", function()
-    return sl.text():find("^%$0%.01 today · %d+%% weekly$")
+    return sl.text():find("^%$0%.00%d+ today · %d+%% weekly$")
   end)
   local pressure = sl.get().budget.pressure
   H.ok(pressure >= 0.5 and pressure < 0.85, "pressure " .. pressure)
@@ -58,7 +58,7 @@ H.test("going over 100% raises an error alert and turns the statusline red", fun
     return sl.highlight() == "PromptmeterError"
   end)
   H.eq(sl.get().budget.level, "error", "level")
-  H.matches(sl.statusline(), "^%%#PromptmeterError#%$0%.02 today · %d+%%%% weekly%%%*$")
+  H.matches(sl.statusline(), "^%%#PromptmeterError#%$0%.00%d+ today · %d+%%%% weekly%%%*$")
   H.write(H.out .. "/nvim/alerts.txt", table.concat(vim.tbl_map(function(x)
     return x.msg
   end, seen), "\n") .. "\n")

@@ -40,8 +40,10 @@ echo "node $(node --version)"
 
 # The real binary (00-rust builds it; build it here when this stage runs alone).
 export PROMPTMETER_BIN="${PROMPTMETER_BIN:-$ROOT/target/debug/promptmeter}"
-if [[ ! -x "$PROMPTMETER_BIN" ]]; then
-  cargo build -p promptmeter --locked
+export PROMPTMETER_FAKE_UPSTREAM="${PROMPTMETER_FAKE_UPSTREAM:-$(dirname "$PROMPTMETER_BIN")/fake-upstream}"
+if [[ ! -x "$PROMPTMETER_BIN" || ! -x "$PROMPTMETER_FAKE_UPSTREAM" ]]; then
+  cargo build --locked -p promptmeter -p promptmeter-e2e --bin promptmeter --bin fake-upstream
+  PROMPTMETER_BIN="$ROOT/target/debug/promptmeter" PROMPTMETER_FAKE_UPSTREAM="$ROOT/target/debug/fake-upstream"
 fi
 
 # The extension: lint, types, unit tests, then the .vsix (vscode:prepublish bundles with

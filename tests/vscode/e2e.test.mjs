@@ -120,8 +120,7 @@ after(async () => {
   if (page) {
     await shot("final").catch(() => {});
   }
-  await browser?.close();
-  proxy?.fake.close();
+  await browser?.close().catch(() => {});
   await h.stopAll();
 });
 

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BIN = process.env.PROMPTMETER_BIN ?? path.join(ROOT, "target/debug/promptmeter");
+/** The project's fake provider (tests/fakes/README.md), built next to the binary. */
+export const FAKE_UPSTREAM = process.env.PROMPTMETER_FAKE_UPSTREAM ?? path.join(path.dirname(BIN), "fake-upstream");
 export const OUT = path.join(process.env.PROMPTMETER_TEST_OUT ?? path.join(ROOT, "tests/out"), "vscode");
 export const VSIX = process.env.PROMPTMETER_VSIX ?? path.join(ROOT, "clients/vscode/dist/promptmeter.vsix");
 export const CODE_SERVER = path.join(ROOT, "tests/vscode/node_modules/code-server/out/node/entry.js");
@@ -21,6 +23,12 @@ export const WAIT_MS = Number(process.env.PROMPTMETER_WAIT_MS ?? 60000);
 fs.mkdirSync(OUT, { recursive: true });
 
 const children = [];
+const cleanups = [];
+
+/** Runs `fn` in stopAll(), before the processes are stopped. */
+export function onStop(fn) {
+  cleanups.push(fn);
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -49,6 +57,13 @@ export function start(cmd, args, { env, cwd, log }) {
 }
 
 export async function stopAll() {
+  for (const fn of cleanups.splice(0).reverse()) {
+    try {
+      await fn();
+    } catch {
+      // best effort
+    }
+  }
   for (const child of children.reverse()) {
     if (child.exitedWith === null) {
       try {

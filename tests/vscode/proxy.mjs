@@ -1,16 +1,21 @@
-// The real `promptmeter proxy` in front of a fake Anthropic upstream, for the e2e tests.
+// The real `promptmeter proxy` in front of the project's fake upstream (tests/fakes/README.md:
+// `fake-upstream`, exact provider wire formats), for the e2e tests.
 
 import * as path from "node:path";
-import { startFakeAnthropic } from "./fake-anthropic.mjs";
 import * as h from "./harness.mjs";
+
+/** The fake's "cache" scenario: 10 uncached input, 2,000 cache reads, 100 + 200 cache writes, 42 output. */
+export const SCENARIO = "cache";
 
 /**
  * Starts the fake upstream and `promptmeter proxy` on a free port with its own config and
  * ledger (in the test's XDG dirs). `extraToml` is appended to the config (budgets).
  */
 export async function startProxyWithFakeUpstream({ env, extraToml = "" }) {
-  const fake = await startFakeAnthropic();
-  const upstream = `http://127.0.0.1:${fake.address().port}`;
+  const fakePort = await h.freePort();
+  h.start(h.FAKE_UPSTREAM, ["--port", String(fakePort)], { env, log: "fake-upstream.log" });
+  const upstream = `http://127.0.0.1:${fakePort}`;
+  await h.waitHttp(`${upstream}/_fake/health`, "fake upstream healthy");
   const port = await h.freePort();
   const url = `http://127.0.0.1:${port}`;
   h.write(
@@ -20,14 +25,19 @@ export async function startProxyWithFakeUpstream({ env, extraToml = "" }) {
   );
   h.start(h.BIN, ["proxy", "--listen", `127.0.0.1:${port}`], { env, log: "proxy.log" });
   await h.waitHttp(`${url}/_promptmeter/health`, "promptmeter proxy healthy");
-  return { url, upstream, fake };
+  return { url, upstream };
 }
 
 /** One Anthropic Messages request through the proxy; returns what was asked. */
 export async function sendAnthropicRequest(proxy, model = "claude-sonnet-4-5") {
   const res = await fetch(`${proxy.url}/v1/messages`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-api-key": "test-key", "anthropic-version": "2023-06-01" },
+    headers: {
+      "content-type": "application/json",
+      "x-api-key": "test-key",
+      "anthropic-version": "2023-06-01",
+      "x-fake-scenario": SCENARIO,
+    },
     body: JSON.stringify({ model, max_tokens: 64, messages: [{ role: "user", content: "hello" }] }),
   });
   if (!res.ok) {
