@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::tokenize::{Encoding, Tokenizer};
 
-/// The snapshot bundled at build time (regenerate with `promptmeter models --snapshot`).
+/// The snapshot bundled at build time (regenerate with
+/// `promptmeter models --snapshot-from FULL.json --write server/core/data/catalog-snapshot.json`,
+/// which runs [`snapshot_json`]).
 pub const BUNDLED_SNAPSHOT: &str = include_str!("../data/catalog-snapshot.json");
 /// Date of the LiteLLM data the bundled snapshot was generated from.
 pub const BUNDLED_SNAPSHOT_SOURCE: &str = "LiteLLM 1.110.2 model_prices_and_context_window_backup.json";
@@ -22,6 +24,8 @@ pub enum CatalogError {
     Json(#[from] serde_json::Error),
     #[error("catalog must be a JSON object of model id to entry")]
     NotAnObject,
+    #[error("override for {model:?}: {message}")]
+    BadOverride { model: String, message: String },
     #[error("entry {model:?}: field {field:?} is not a valid price: {value}")]
     BadPrice {
         model: String,
@@ -135,6 +139,8 @@ pub struct Catalog {
     models: BTreeMap<String, Model>,
     /// lowercased alias -> canonical id
     aliases: BTreeMap<String, String>,
+    /// The LiteLLM entry each model was read from (overrides patch these fields).
+    raw: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
 fn price(model: &str, field: &str, v: &serde_json::Value) -> Result<Option<Decimal>, CatalogError> {
@@ -180,10 +186,13 @@ fn prices_with_suffix(
     };
     let mut long_context = Vec::new();
     for (threshold, tag) in [
-        (100_000u64, "_above_100k_tokens"),
+        (32_000u64, "_above_32k_tokens"),
+        (100_000, "_above_100k_tokens"),
         (128_000, "_above_128k_tokens"),
         (200_000, "_above_200k_tokens"),
+        (256_000, "_above_256k_tokens"),
         (272_000, "_above_272k_tokens"),
+        (512_000, "_above_512k_tokens"),
     ] {
         let t = |name: &str| get(&format!("{name}{tag}"));
         let tier = LongContextTier {
@@ -201,7 +210,10 @@ fn prices_with_suffix(
     Ok(ModelPrices {
         input: get("input_cost_per_token")?,
         output: get("output_cost_per_token")?,
-        cache_read: get("cache_read_input_token_cost")?,
+        cache_read: match get("cache_read_input_token_cost")? {
+            Some(p) => Some(p),
+            None => get("input_cost_per_token_cache_hit")?,
+        },
         cache_write_5m: get("cache_creation_input_token_cost")?,
         cache_write_1h: get("cache_creation_input_token_cost_above_1hr")?,
         reasoning: get("output_cost_per_reasoning_token")?,
@@ -231,8 +243,54 @@ impl Catalog {
                 continue;
             }
             cat.insert(Self::entry_to_model(id, e, mode)?);
+            cat.raw.insert(id.clone(), e.clone());
         }
         Ok(cat)
+    }
+
+    /// Apply overrides in LiteLLM's field names (`[models.overrides."id"]` in config): each
+    /// table patches the fields it names in the entry it resolves to (exact id first, then
+    /// alias), or adds a new model under that id when none resolves.
+    pub fn apply_overrides(&mut self, overrides: &toml::Table) -> Result<(), CatalogError> {
+        for (key, value) in overrides {
+            let toml::Value::Table(fields) = value else {
+                return Err(CatalogError::BadOverride {
+                    model: key.clone(),
+                    message: "expected a table of LiteLLM fields".into(),
+                });
+            };
+            let patch = serde_json::to_value(fields).map_err(|e| CatalogError::BadOverride {
+                model: key.clone(),
+                message: e.to_string(),
+            })?;
+            let serde_json::Value::Object(patch) = patch else {
+                unreachable!("a table serializes to an object")
+            };
+            let id = match self.resolve(key) {
+                Some(m) => m.id.clone(),
+                None => key.clone(),
+            };
+            let mut entry = self.raw.get(&id).cloned().unwrap_or_default();
+            for (k, v) in patch {
+                entry.insert(k, v);
+            }
+            let mode = entry.get("mode").and_then(|m| m.as_str()).unwrap_or("chat").to_string();
+            let model = Self::entry_to_model(&id, &entry, mode)?;
+            if model.prices.input.is_none() && model.prices.output.is_none() && !self.models.contains_key(&id) {
+                return Err(CatalogError::BadOverride {
+                    model: key.clone(),
+                    message: "a new model needs input_cost_per_token and output_cost_per_token".into(),
+                });
+            }
+            self.insert(model);
+            self.raw.insert(id, entry);
+        }
+        Ok(())
+    }
+
+    /// The LiteLLM entry a model was read from (after overrides).
+    pub fn raw_entry(&self, id: &str) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.raw.get(id)
     }
 
     fn entry_to_model(
@@ -266,17 +324,21 @@ impl Catalog {
         })
     }
 
-    /// Add or replace a model (and its aliases).
+    /// Add or replace a model (and its aliases). An alias shared by several entries points to
+    /// the direct provider's entry (anthropic, openai, gemini) when there is one, else to the
+    /// first entry in id order.
     pub fn insert(&mut self, model: Model) {
         let id = model.id.clone();
+        let direct = is_direct_provider(&model.provider);
         for alias in aliases_of(&id) {
-            // Keep first-come canonical targets for ambiguous aliases, but a direct-provider
-            // entry (anthropic, openai, gemini) wins over cloud-prefixed ones.
-            let direct = !id.contains('/') && !id.contains('.');
             match self.aliases.get(&alias) {
                 Some(existing) if existing != &id => {
-                    let existing_direct = !existing.contains('/') && !existing.contains('.');
-                    if direct && !existing_direct {
+                    let existing_direct = self
+                        .models
+                        .get(existing)
+                        .is_some_and(|m| is_direct_provider(&m.provider));
+                    let existing_exact = existing.to_ascii_lowercase() == alias;
+                    if direct && !existing_direct && !existing_exact {
                         self.aliases.insert(alias, id.clone());
                     }
                 }
@@ -293,8 +355,11 @@ impl Catalog {
     /// of the same id, or, for fields given, patches it (so overrides can set one price).
     pub fn merge_litellm_json(&mut self, text: &str) -> Result<(), CatalogError> {
         let other = Self::from_litellm_json(text)?;
-        for (_, m) in other.models {
+        for (id, m) in other.models {
             self.insert(m);
+            if let Some(e) = other.raw.get(&id) {
+                self.raw.insert(id, e.clone());
+            }
         }
         Ok(())
     }
@@ -336,6 +401,10 @@ impl Catalog {
     pub fn is_empty(&self) -> bool {
         self.models.is_empty()
     }
+}
+
+fn is_direct_provider(provider: &str) -> bool {
+    matches!(provider, "anthropic" | "openai" | "gemini" | "text-completion-openai")
 }
 
 /// Candidate lookup keys for an id: itself, without known prefixes (provider paths, cloud
@@ -395,6 +464,65 @@ pub fn aliases_of(id: &str) -> Vec<String> {
         }
         out.push(s.clone());
     }
-    out.dedup();
+    // "claude-sonnet-4.5" (OpenRouter style) and "claude-sonnet-4-5" are the same model.
+    let dashed: Vec<String> = out
+        .iter()
+        .filter(|a| a.contains('.'))
+        .map(|a| a.replace('.', "-"))
+        .collect();
+    out.extend(dashed);
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|a| seen.insert(a.clone()));
     out
+}
+
+/// Whether a LiteLLM entry belongs in the bundled snapshot: chat-style models of the Anthropic,
+/// OpenAI and Google families, served directly or through OpenRouter, Azure, Bedrock or Vertex.
+pub fn in_snapshot(id: &str, entry: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let provider = entry.get("litellm_provider").and_then(|v| v.as_str()).unwrap_or("");
+    let mode = entry.get("mode").and_then(|v| v.as_str()).unwrap_or("chat");
+    let provider_ok = matches!(
+        provider,
+        "anthropic"
+            | "openai"
+            | "text-completion-openai"
+            | "gemini"
+            | "openrouter"
+            | "azure"
+            | "azure_ai"
+            | "bedrock"
+            | "bedrock_converse"
+    ) || provider.starts_with("vertex_ai");
+    let has_price = entry.get("input_cost_per_token").is_some() && entry.get("output_cost_per_token").is_some();
+    provider_ok
+        && has_price
+        && matches!(mode, "chat" | "responses" | "completion")
+        && family_of(id, provider) != Family::Other
+}
+
+/// The fields of an entry the catalog reads (prices per token, windows, provider, mode).
+fn snapshot_field(name: &str) -> bool {
+    matches!(
+        name,
+        "litellm_provider" | "mode" | "max_input_tokens" | "max_output_tokens" | "max_tokens" | "deprecation_date"
+    ) || (name.contains("cost") && name.contains("token") && !name.contains("audio") && !name.contains("image"))
+}
+
+/// The bundled snapshot from a full LiteLLM file: the entries [`in_snapshot`] keeps, with the
+/// fields the catalog reads, as sorted, pretty-printed JSON (stable diffs on regeneration).
+pub fn snapshot_json(full: &str) -> Result<String, CatalogError> {
+    let v: serde_json::Value = serde_json::from_str(full)?;
+    let obj = v.as_object().ok_or(CatalogError::NotAnObject)?;
+    let mut out = BTreeMap::new();
+    for (id, entry) in obj {
+        let Some(e) = entry.as_object() else { continue };
+        if id == "sample_spec" || !in_snapshot(id, e) {
+            continue;
+        }
+        let kept: BTreeMap<&String, &serde_json::Value> = e.iter().filter(|(k, _)| snapshot_field(k)).collect();
+        out.insert(id, kept);
+    }
+    let mut text = serde_json::to_string_pretty(&out)?;
+    text.push('\n');
+    Ok(text)
 }

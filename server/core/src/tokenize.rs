@@ -186,11 +186,97 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
-/// Default calibration of estimated tokenizers, relative to o200k_base. These are starting
-/// points; calibration learned from live traffic (the proxy sees provider-reported input
-/// counts for texts it has seen) replaces them per model.
+/// Calibration of estimated tokenizers, relative to o200k_base.
+///
+/// The defaults below are starting points taken from published comparisons (no exact Claude or
+/// Gemini tokenizer is public, so they cannot be measured offline); the error bound of each is
+/// chosen to cover the spread those comparisons report across prose, Markdown and code.
+/// [`Calibration`] learns a per-model factor and bound from observations — the proxy sees the
+/// provider-reported input count of every request whose text it counted — and replaces the
+/// default once it has [`Calibration::MIN_OBSERVATIONS`] of them.
 pub mod calibration {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Serialize};
+
     use super::{Encoding, Tokenizer};
+
+    /// Observations of one model: provider-reported counts against our base counts.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Observations {
+        pub n: u64,
+        pub base_sum: u64,
+        pub reported_sum: u64,
+        pub min_ratio: f64,
+        pub max_ratio: f64,
+    }
+
+    /// Per-model calibration learned from (base count, reported count) observations.
+    /// Serializable, so the proxy can persist it and the language server can load it.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Calibration {
+        pub models: BTreeMap<String, Observations>,
+    }
+
+    impl Calibration {
+        /// Observations needed before a learned factor replaces the default.
+        pub const MIN_OBSERVATIONS: u64 = 5;
+        /// Texts shorter than this (in base tokens) are ignored: fixed per-request overhead
+        /// would dominate the ratio.
+        pub const MIN_BASE_TOKENS: u64 = 200;
+        /// The smallest error bound claimed, however consistent the observations.
+        pub const MIN_ERROR_BOUND: f64 = 0.01;
+
+        /// Record that a text of `base_count` tokens (in the model's base encoding) was
+        /// reported by the provider as `reported_count` input tokens. Returns whether the
+        /// observation was used.
+        pub fn observe(&mut self, model: &str, base_count: u64, reported_count: u64) -> bool {
+            if base_count < Self::MIN_BASE_TOKENS || reported_count == 0 {
+                return false;
+            }
+            let ratio = reported_count as f64 / base_count as f64;
+            let o = self.models.entry(model.to_string()).or_default();
+            if o.n == 0 {
+                o.min_ratio = ratio;
+                o.max_ratio = ratio;
+            } else {
+                o.min_ratio = o.min_ratio.min(ratio);
+                o.max_ratio = o.max_ratio.max(ratio);
+            }
+            o.n += 1;
+            o.base_sum += base_count;
+            o.reported_sum += reported_count;
+            true
+        }
+
+        /// The learned (factor, error bound) of a model, once it has enough observations:
+        /// factor = Σ reported / Σ base; bound = the largest relative deviation of any single
+        /// observation's ratio from that factor (at least [`Self::MIN_ERROR_BOUND`]).
+        pub fn learned(&self, model: &str) -> Option<(f64, f64)> {
+            let o = self.models.get(model)?;
+            if o.n < Self::MIN_OBSERVATIONS || o.base_sum == 0 {
+                return None;
+            }
+            let factor = o.reported_sum as f64 / o.base_sum as f64;
+            let dev = ((o.min_ratio - factor) / factor)
+                .abs()
+                .max(((o.max_ratio - factor) / factor).abs());
+            Some((factor, dev.max(Self::MIN_ERROR_BOUND)))
+        }
+
+        /// The tokenizer to use for `model`: an exact tokenizer stays exact; an estimate takes
+        /// the learned factor and bound when there are enough observations.
+        pub fn apply(&self, model: &str, default: Tokenizer) -> Tokenizer {
+            match (default, self.learned(model)) {
+                (Tokenizer::Estimate { base, .. }, Some((factor, error_bound))) => Tokenizer::Estimate {
+                    base,
+                    factor,
+                    error_bound,
+                },
+                (t, _) => t,
+            }
+        }
+    }
 
     /// Claude 3.x-4.6 tokenizer vs o200k_base on English prose/Markdown/code.
     pub const CLAUDE_LEGACY_FACTOR: f64 = 1.16;
@@ -211,7 +297,7 @@ pub mod calibration {
         match nums.as_slice() {
             [major, minor, ..] if *major == 4 => *minor >= 7 && id.contains("opus") || *minor >= 8,
             [major, ..] => *major >= 5,
-            _ => false,
+            _ => id.contains("latest"),
         }
     }
 
