@@ -13,21 +13,29 @@ pub mod line_index;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod transport;
 
 use tower_lsp_server::{LspService, Server as Transport};
 
 /// Requests processed concurrently (a slow one never holds up the others).
 const CONCURRENCY: usize = 64;
 
-/// Serve LSP on stdin/stdout until the client exits.
-pub async fn serve_stdio() {
-    let (service, socket) = LspService::build(server::Server::new)
-        .custom_method("promptmeter/composition", server::Server::composition)
-        .finish();
-    Transport::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+/// Serve LSP on `input`/`output` until the client exits or the input ends.
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: tokio::io::AsyncRead + Unpin + Send + 'static,
+    O: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    transport::serve(input, output, async |server_in, server_out| {
+        let (service, socket) = LspService::build(server::Server::new)
+            .custom_method("promptmeter/composition", server::Server::composition)
+            .finish();
+        Transport::new(server_in, server_out, socket)
+            .concurrency_level(CONCURRENCY)
+            .serve(service)
+            .await;
+    })
+    .await;
 }
 
 /// Run the server on stdio with its own runtime.
@@ -36,6 +44,8 @@ pub fn run_stdio() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(serve_stdio());
+    rt.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // The stdin reader may still sit in a blocking read; do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(())
 }

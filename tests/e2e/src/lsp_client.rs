@@ -247,7 +247,7 @@ impl LspClient {
 
     fn keep(&mut self, v: Value) {
         let method = v["method"].as_str().unwrap_or("");
-        if !self.ignored.iter().any(|m| m == method) {
+        if method.is_empty() || !self.ignored.iter().any(|m| m == method) {
             self.unread.push_back(v);
         }
     }
@@ -264,10 +264,30 @@ impl LspClient {
                     None => Ok(v["result"].clone()),
                 };
             }
-            if v.get("method").is_some() {
+            if v.get("method").is_some() || v["id"].is_null() {
+                // notifications, server requests, and error replies to unreadable messages
                 self.keep(v);
             } else {
                 panic!("unexpected response {v}");
+            }
+        }
+    }
+
+    /// The error reply the server sent to a message it could not read (id null).
+    pub fn take_unreadable_reply(&mut self) -> Value {
+        loop {
+            if let Some(i) = self
+                .unread
+                .iter()
+                .position(|m| m.get("method").is_none() && m["id"].is_null())
+            {
+                return self.unread.remove(i).expect("index valid")["error"].clone();
+            }
+            let v = self
+                .read()
+                .unwrap_or_else(|| panic!("server exited while waiting for an error reply"));
+            if v.get("method").is_some() || v["id"].is_null() {
+                self.keep(v);
             }
         }
     }
@@ -293,7 +313,7 @@ impl LspClient {
             if v["method"] == method && pred(&v["params"]) {
                 return v["params"].clone();
             }
-            if v.get("method").is_some() {
+            if v.get("method").is_some() || v["id"].is_null() {
                 self.keep(v);
             }
         }
@@ -387,7 +407,7 @@ impl LspClient {
         self.notify("exit", Value::Null);
         self.stdin = None;
         while let Some(v) = self.read() {
-            if v.get("method").is_some() {
+            if v.get("method").is_some() || v["id"].is_null() {
                 self.keep(v);
             }
         }
