@@ -49,9 +49,9 @@ fn fetch(addr: &str, path: &str) -> Option<Value> {
 /// `$4.50` for sums, `$0.0123` below a cent, `$0.00` for nothing.
 fn format_usd(d: Decimal) -> String {
     if d.is_zero() || d.abs() >= Decimal::new(1, 2) {
-        format!("${:.2}", d)
+        format!("${:.2}", d.round_dp(2))
     } else {
-        format!("${:.4}", d)
+        format!("${:.4}", d.round_dp(4))
     }
 }
 
@@ -78,7 +78,7 @@ pub fn line(summary: &Value, session: Option<(&str, Decimal, u64)>) -> String {
         let cost = if last["costKnown"].as_bool() == Some(true) {
             let c = usd(&last["costUsd"]);
             if c.abs() < Decimal::ONE {
-                format!("${c:.4}")
+                format!("${:.4}", c.round_dp(4))
             } else {
                 format_usd(c)
             }

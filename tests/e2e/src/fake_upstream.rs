@@ -140,6 +140,8 @@ fn paced(events: Vec<String>, ask: &Ask) -> Vec<Step> {
     let mut steps = Vec::new();
     for (i, e) in events.into_iter().enumerate() {
         if ask.scenario == "reset" && i == 3 {
+            // let what was sent reach the wire before the connection is cut
+            steps.push(Step::Sleep(Duration::from_millis(50)));
             steps.push(Step::Reset);
             return steps;
         }
@@ -234,7 +236,10 @@ fn json_body(body: Value, ask: &Ask) -> Response<Body> {
     let text = body.to_string();
     if ask.scenario == "reset" {
         let half = Bytes::from(text[..text.len() / 2].to_string());
-        let mut r = streamed(vec![Step::Bytes(half), Step::Reset], "application/json");
+        let mut r = streamed(
+            vec![Step::Bytes(half), Step::Sleep(Duration::from_millis(50)), Step::Reset],
+            "application/json",
+        );
         r.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
         return r;

@@ -1,6 +1,8 @@
 //! Shared helpers for end-to-end tests that drive the real `promptmeter` binary.
 
 pub mod fake_upstream;
+pub mod lsp_client;
+pub mod proxy_harness;
 
 use std::path::PathBuf;
 
