@@ -792,3 +792,49 @@ fn bad_budget_config_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[budgets.weekly] window \"fortnight\""), "{err}");
 }
+
+/// A used-up hard-limit budget refuses every provider in its own error shape, and says which
+/// budget and how to raise it.
+#[test]
+fn refusals_in_each_providers_shape() {
+    let fake = fake_upstream::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    seed(&dir.path().join("ledger.sqlite"), "anthropic", "0.5");
+    let config = "[budgets]\nhard_limit = true\n[budgets.daily]\nwindow = \"day\"\nusd = \"0.5\"\n";
+    let proxy = Proxy::start(dir.path(), config, &fake.url());
+    let a = proxy.anthropic(HAIKU, &[]);
+    assert_eq!(a.status, 402);
+    assert_eq!(a.json()["error"]["type"], "billing_error");
+    let o = proxy.post(
+        "/v1/chat/completions",
+        &[("authorization", "Bearer k")],
+        &json!({"model": "gpt-5-nano", "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    assert_eq!(o.status, 429);
+    let v = o.json();
+    assert_eq!(v["error"]["type"], "insufficient_quota");
+    assert_eq!(v["error"]["code"], "promptmeter_budget");
+    let g = proxy.post(
+        "/v1beta/models/gemini-2.5-flash:generateContent",
+        &[("x-goog-api-key", "k")],
+        &json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+    );
+    assert_eq!(g.status, 429);
+    let v = g.json();
+    assert_eq!(v["error"]["code"], 429);
+    assert_eq!(v["error"]["status"], "RESOURCE_EXHAUSTED");
+    let m = v["error"]["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("promptmeter: Daily budget is used up: $0.5000 of $0.5000 spent"),
+        "{m}"
+    );
+    assert!(m.contains("raise `usd` under [budgets.daily]"), "{m}");
+    for r in [&a, &o, &g] {
+        assert_eq!(r.header("x-should-retry").as_deref(), Some("false"));
+    }
+    assert!(fake.fake.requests().is_empty(), "nothing reached the upstream");
+    assert!(
+        records(&proxy.ledger()).len() == 1,
+        "refusals are not recorded as spend"
+    );
+}

@@ -1,8 +1,8 @@
 //! Hard-limit refusals in each provider's own error shape, so that every client shows the
 //! message as it would show the provider's own error:
 //! - Anthropic: HTTP 402, `{"type":"error","error":{"type":"billing_error","message":...}}`;
-//! - OpenAI: HTTP 429, `{"error":{"message":...,"type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`
-//!   (what OpenAI itself sends when a quota is used up);
+//! - OpenAI: HTTP 429, `{"error":{"message":...,"type":"insufficient_quota","param":null,"code":"promptmeter_budget"}}`
+//!   (OpenAI's own type for a used-up quota; the code says who refused);
 //! - Gemini: HTTP 429, `{"error":{"code":429,"message":...,"status":"RESOURCE_EXHAUSTED"}}`.
 //!
 //! Each carries `x-should-retry: false`, which the official SDKs honour: retrying cannot help
@@ -25,7 +25,7 @@ pub fn refusal_reply(wire: WireKind, message: &str) -> ErrorReply {
         ),
         WireKind::Openai => (
             429,
-            serde_json::json!({"error": {"message": message, "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}),
+            serde_json::json!({"error": {"message": message, "type": "insufficient_quota", "param": null, "code": "promptmeter_budget"}}),
         ),
         WireKind::Gemini => (
             429,
@@ -61,7 +61,7 @@ mod tests {
         let o = refusal_reply(WireKind::Openai, m);
         let v: Value = serde_json::from_str(&o.body).unwrap();
         assert_eq!(o.status, 429);
-        assert_eq!(v["error"]["code"], "insufficient_quota");
+        assert_eq!(v["error"]["code"], "promptmeter_budget");
         assert_eq!(v["error"]["type"], "insufficient_quota");
         assert_eq!(v["error"]["message"], m);
 
