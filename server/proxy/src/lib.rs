@@ -12,6 +12,7 @@
 //! Prometheus; `policy.rs` the budget/routing seam (issue 5).
 
 pub mod composition;
+pub mod dashboard;
 pub mod feed;
 pub mod forward;
 pub mod ids;

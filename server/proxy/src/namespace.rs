@@ -81,6 +81,9 @@ pub async fn handle(app: Arc<App>, req: Request<hyper::body::Incoming>) -> Respo
         return text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n".into());
     }
     let path = req.uri().path().trim_end_matches('/');
+    if let Some(page) = crate::dashboard::serve(path, req.headers()) {
+        return page;
+    }
     match path {
         "/_promptmeter/health" => json(StatusCode::OK, &serde_json::json!({"ok": true, "version": VERSION})),
         "/_promptmeter/summary" => json(StatusCode::OK, &app.feed.summary(app.policy_budgets())),
