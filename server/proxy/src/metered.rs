@@ -203,10 +203,12 @@ impl Body for MeteredBody {
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(frame))) => {
+                    let mut finished = false;
                     let frame = match (frame.into_data(), this.meter.as_mut()) {
                         (Ok(data), Some(m)) => {
                             let out = m.feed(data);
-                            if out.is_empty() && !this.inner.is_end_stream() {
+                            finished = m.parser.observed().finished && matches!(m.mode, Mode::Sse(_));
+                            if out.is_empty() && !this.inner.is_end_stream() && !finished {
                                 continue;
                             }
                             Frame::data(out)
@@ -214,8 +216,9 @@ impl Body for MeteredBody {
                         (Ok(data), None) => Frame::data(data),
                         (Err(frame), _) => frame,
                     };
-                    if this.inner.is_end_stream() {
-                        // The upstream is done: commit before the client gets the last bytes.
+                    if this.inner.is_end_stream() || finished {
+                        // The upstream is done (or sent its terminal event, after which clients
+                        // stop reading): commit before the client gets these last bytes.
                         if let Some(mut m) = this.meter.take() {
                             let tail = m.flush();
                             this.committing = Some(Box::pin(m.finish(true)));
