@@ -281,11 +281,13 @@ impl FileReport {
             };
             let window = match l.window {
                 Some(w) if w > 0 => {
-                    format!(
-                        ", {:.1}% of {} window",
-                        l.tokens as f64 * 100.0 / w as f64,
-                        group_thousands(w)
-                    )
+                    let pct = l.tokens as f64 * 100.0 / w as f64;
+                    let pct = if pct >= 1.0 {
+                        format!("{pct:.1}")
+                    } else {
+                        format!("{pct:.2}")
+                    };
+                    format!(", {pct}% of {} window", group_thousands(w))
                 }
                 _ => String::new(),
             };
