@@ -12,6 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
 use promptmeter_core::Encoding;
+use promptmeter_core::document::SectionCount;
 use promptmeter_core::prompt_config::{ConfigFormat, PromptKind, find_prompts};
 use promptmeter_core::sections::{Section, SectionKind, markdown_sections};
 
@@ -85,6 +86,55 @@ fn hash(s: &str) -> u64 {
     h.finish()
 }
 
+/// The analysis of a Markdown document from the core's incrementally counted sections.
+pub fn from_sections(text: &str, sections: &[SectionCount], total: u64, encoding: Encoding) -> Analysis {
+    let mut parts = Vec::new();
+    for sc in sections {
+        let s = &sc.section;
+        if let Some(p) = part_of(text, s, sc.tokens as u64, sections.len()) {
+            parts.push(p);
+        }
+    }
+    Analysis {
+        format: DocFormat::Markdown,
+        encoding,
+        parts,
+        sections: sections.iter().map(|s| s.section.clone()).collect(),
+        section_tokens: sections.iter().map(|s| s.tokens as u64).collect(),
+        total,
+    }
+}
+
+fn part_of(text: &str, s: &Section, n: u64, count: usize) -> Option<Part> {
+    let kind = match s.kind {
+        SectionKind::FrontMatter => PartKind::FrontMatter,
+        SectionKind::Heading => PartKind::Heading(s.level),
+        _ => PartKind::Preamble,
+    };
+    if kind == PartKind::Preamble && (count == 1 || text[s.range.clone()].trim().is_empty()) {
+        return None;
+    }
+    let first_line_end = text[s.range.clone()]
+        .find('\n')
+        .map_or(s.range.end, |i| s.range.start + i);
+    let first_line_end = if text[..first_line_end].ends_with('\r') {
+        first_line_end - 1
+    } else {
+        first_line_end
+    };
+    Some(Part {
+        title: match kind {
+            PartKind::FrontMatter => "front matter".into(),
+            PartKind::Preamble => "(before the first heading)".into(),
+            _ => s.title.clone(),
+        },
+        kind,
+        range: s.range.clone(),
+        anchor: first_line_end,
+        base_tokens: n,
+    })
+}
+
 impl Counter {
     fn count(&mut self, next: &mut HashMap<u64, u64>, encoding: Encoding, text: &str) -> u64 {
         let k = hash(text);
@@ -114,33 +164,7 @@ impl Counter {
                     let n = self.count(&mut next, encoding, &text[s.range.clone()]);
                     section_tokens.push(n);
                     sum += n;
-                    let kind = match s.kind {
-                        SectionKind::FrontMatter => PartKind::FrontMatter,
-                        SectionKind::Heading => PartKind::Heading(s.level),
-                        _ => PartKind::Preamble,
-                    };
-                    if kind == PartKind::Preamble && (sections.len() == 1 || text[s.range.clone()].trim().is_empty()) {
-                        continue;
-                    }
-                    let first_line_end = text[s.range.clone()]
-                        .find('\n')
-                        .map_or(s.range.end, |i| s.range.start + i);
-                    let first_line_end = if text[..first_line_end].ends_with('\r') {
-                        first_line_end - 1
-                    } else {
-                        first_line_end
-                    };
-                    parts.push(Part {
-                        title: match kind {
-                            PartKind::FrontMatter => "front matter".into(),
-                            PartKind::Preamble => "(before the first heading)".into(),
-                            _ => s.title.clone(),
-                        },
-                        kind,
-                        range: s.range.clone(),
-                        anchor: first_line_end,
-                        base_tokens: n,
-                    });
+                    parts.extend(part_of(text, s, n, sections.len()));
                 }
                 total = sum;
             }

@@ -1,15 +1,20 @@
 //! An open document: its text, version, line index and the last analysis. Changes are applied
 //! in the order they arrive; a change whose version is not newer than the document's is
-//! refused, and a change with an invalid range is refused without touching the text.
+//! refused, and a notification with an invalid range is refused without touching the text.
+//!
+//! Markdown prompt files are held in the core's incrementally counted `Document` (an edit
+//! re-counts only the chunks it touches); documents too large or binary are held as plain
+//! text and never counted.
 
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use promptmeter_core::Encoding;
+use promptmeter_core::document::{DocKind, Document};
 use tower_lsp_server::ls_types::TextDocumentContentChangeEvent;
 
-use crate::analysis::{Analysis, Counter, DocFormat};
+use crate::analysis::{self, Analysis, Counter, DocFormat};
 use crate::line_index::LineIndex;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -27,27 +32,80 @@ pub enum Skip {
     Binary,
 }
 
+enum Content {
+    /// Counted incrementally (Markdown in the active encoding).
+    Counted(Document),
+    /// Held as text only (configs, or documents not analysed).
+    Raw(String),
+}
+
+impl Content {
+    fn text(&self) -> &str {
+        match self {
+            Content::Counted(d) => d.text(),
+            Content::Raw(t) => t,
+        }
+    }
+
+    fn edit(&mut self, range: Range<usize>, new: &str) {
+        match self {
+            Content::Counted(d) => {
+                if d.edit(range.clone(), new).is_err() {
+                    // ranges are validated against the line index first; this cannot happen
+                    let mut t = d.text().to_string();
+                    t.replace_range(range, new);
+                    *self = Content::Raw(t);
+                }
+            }
+            Content::Raw(t) => t.replace_range(range, new),
+        }
+    }
+
+    fn take_text(self) -> String {
+        match self {
+            Content::Counted(d) => d.text().to_string(),
+            Content::Raw(t) => t,
+        }
+    }
+}
+
 pub struct OpenDocument {
     pub path: Option<PathBuf>,
     /// Path relative to its workspace root (or the URI), for classification and messages.
     pub rel: String,
     pub version: i32,
-    text: String,
+    content: Content,
     index: LineIndex,
     pub format: DocFormat,
     counter: Counter,
     analysis: Option<(i32, Encoding, Arc<Analysis>)>,
 }
 
+fn skip_of(text: &str, max_bytes: usize) -> Option<Skip> {
+    if text.len() > max_bytes {
+        Some(Skip::TooLarge)
+    } else if memchr::memchr(0, text.as_bytes()).is_some() {
+        Some(Skip::Binary)
+    } else {
+        None
+    }
+}
+
 impl OpenDocument {
-    pub fn new(path: Option<PathBuf>, rel: String, version: i32, text: String) -> Self {
+    /// A document; `count` is whether to count it (selected, not too large, not binary).
+    pub fn new(path: Option<PathBuf>, rel: String, version: i32, text: String, count: Option<Encoding>) -> Self {
         let format = DocFormat::of_path(&rel);
+        let index = LineIndex::new(&text);
+        let content = match (format, count) {
+            (DocFormat::Markdown, Some(enc)) => Content::Counted(Document::new(text, DocKind::Markdown, enc)),
+            _ => Content::Raw(text),
+        };
         OpenDocument {
             path,
             rel,
             version,
-            index: LineIndex::new(&text),
-            text,
+            content,
+            index,
             format,
             counter: Counter::default(),
             analysis: None,
@@ -55,7 +113,7 @@ impl OpenDocument {
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        self.content.text()
     }
 
     pub fn index(&self) -> &LineIndex {
@@ -63,13 +121,7 @@ impl OpenDocument {
     }
 
     pub fn skip(&self, max_bytes: usize) -> Option<Skip> {
-        if self.text.len() > max_bytes {
-            Some(Skip::TooLarge)
-        } else if self.text.as_bytes().contains(&0) {
-            Some(Skip::Binary)
-        } else {
-            None
-        }
+        skip_of(self.text(), max_bytes)
     }
 
     /// Apply one didChange notification's changes, all or nothing.
@@ -80,36 +132,46 @@ impl OpenDocument {
                 got: version,
             });
         }
-        // Validate against a scratch copy only when there is more than one ranged change.
-        let mut text: Option<String> = None;
-        let mut index: Option<LineIndex> = None;
-        for ch in changes {
-            let cur = text.as_deref().unwrap_or(&self.text);
-            let idx = index.as_ref().unwrap_or(&self.index);
-            match ch.range {
-                None => {
-                    text = Some(ch.text);
+        if changes.len() == 1 && changes[0].range.is_some() {
+            // the common case: validate, then edit in place
+            let ch = changes.into_iter().next().expect("one change");
+            let r = ch.range.expect("ranged");
+            let Some(br) = self.index.byte_range(self.text(), r) else {
+                return Err(ChangeError::InvalidRange(r));
+            };
+            self.content.edit(br, &ch.text);
+        } else {
+            // several changes (or a full replacement): apply to a copy, then swap
+            let mut text = self.text().to_string();
+            let mut index = self.index.clone();
+            for ch in changes {
+                match ch.range {
+                    None => text = ch.text,
+                    Some(r) => {
+                        let Some(br) = index.byte_range(&text, r) else {
+                            return Err(ChangeError::InvalidRange(r));
+                        };
+                        text.replace_range(br, &ch.text);
+                    }
                 }
-                Some(r) => {
-                    let Some(br) = idx.byte_range(cur, r) else {
-                        return Err(ChangeError::InvalidRange(r));
-                    };
-                    let mut t = text.take().unwrap_or_else(|| self.text.clone());
-                    replace(&mut t, br, &ch.text);
-                    text = Some(t);
-                }
+                index = LineIndex::new(&text);
             }
-            index = Some(LineIndex::new(text.as_deref().unwrap_or_default()));
+            let enc = match &self.content {
+                Content::Counted(d) => Some(d.encoding()),
+                Content::Raw(_) => None,
+            };
+            self.content = match enc {
+                Some(e) => Content::Counted(Document::new(text, DocKind::Markdown, e)),
+                None => Content::Raw(text),
+            };
         }
-        if let (Some(t), Some(i)) = (text, index) {
-            self.text = t;
-            self.index = i;
-        }
+        self.index = LineIndex::new(self.text());
         self.version = version;
         Ok(())
     }
 
-    /// The analysis of the current text (computed on demand, re-counting only changed parts).
+    /// The analysis of the current text in `encoding` (computed on demand; Markdown counts are
+    /// maintained incrementally by the core document).
     pub fn analysis(&mut self, encoding: Encoding) -> Arc<Analysis> {
         if let Some((v, e, a)) = &self.analysis
             && *v == self.version
@@ -117,14 +179,24 @@ impl OpenDocument {
         {
             return a.clone();
         }
-        let a = Arc::new(self.counter.analyse(&self.text, self.format, encoding));
+        let a = match self.format {
+            DocFormat::Markdown => {
+                let needs_rebuild = !matches!(&self.content, Content::Counted(d) if d.encoding() == encoding);
+                if needs_rebuild {
+                    let old = std::mem::replace(&mut self.content, Content::Raw(String::new()));
+                    self.content = Content::Counted(Document::new(old.take_text(), DocKind::Markdown, encoding));
+                }
+                let Content::Counted(d) = &self.content else {
+                    unreachable!("just built")
+                };
+                analysis::from_sections(d.text(), d.sections(), d.total_tokens() as u64, encoding)
+            }
+            DocFormat::Config(_) => self.counter.analyse(self.content.text(), self.format, encoding),
+        };
+        let a = Arc::new(a);
         self.analysis = Some((self.version, encoding, a.clone()));
         a
     }
-}
-
-fn replace(text: &mut String, range: Range<usize>, new: &str) {
-    text.replace_range(range, new);
 }
 
 #[cfg(test)]
@@ -142,7 +214,8 @@ mod tests {
 
     #[test]
     fn incremental_changes_in_order_with_versions() {
-        let mut d = OpenDocument::new(None, "CLAUDE.md".into(), 1, "a😀b\nline2\n".into());
+        let enc = Some(Encoding::O200kBase);
+        let mut d = OpenDocument::new(None, "CLAUDE.md".into(), 1, "a😀b\nline2\n".into(), enc);
         d.apply(2, vec![change(0, 3, 0, 4, "B"), change(1, 0, 1, 4, "LINE")])
             .unwrap();
         assert_eq!(d.text(), "a😀B\nLINE2\n");
@@ -154,8 +227,16 @@ mod tests {
             d.apply(3, vec![change(9, 0, 9, 1, "x")]),
             Err(ChangeError::InvalidRange(_))
         ));
+        assert!(matches!(
+            d.apply(3, vec![change(0, 0, 0, 1, "ok"), change(9, 0, 9, 1, "x")]),
+            Err(ChangeError::InvalidRange(_))
+        ));
         assert_eq!(d.text(), "a😀B\nLINE2\n");
-        d.apply(4, vec![change(2, 0, 2, 0, "end")]).unwrap();
-        assert_eq!(d.text(), "a😀B\nLINE2\nend");
+        d.apply(4, vec![change(2, 0, 2, 0, "# end\nmore")]).unwrap();
+        assert_eq!(d.text(), "a😀B\nLINE2\n# end\nmore");
+        let a = d.analysis(Encoding::O200kBase);
+        assert_eq!(a.total, Encoding::O200kBase.count(d.text()) as u64);
+        let b = d.analysis(Encoding::Cl100kBase);
+        assert_eq!(b.total, Encoding::Cl100kBase.count(d.text()) as u64);
     }
 }

@@ -21,7 +21,11 @@ pub fn did_open(state: &Arc<State>, p: DidOpenTextDocumentParams) {
         .as_ref()
         .map(|p| settings.relative(p))
         .unwrap_or_else(|| uri.as_str().to_string());
-    let doc = OpenDocument::new(path, rel, p.text_document.version, p.text_document.text);
+    let text = p.text_document.text;
+    let selected = path.as_ref().is_some_and(|p| settings.selects(p));
+    let count = (selected && text.len() <= settings.config.lsp.max_document_bytes && !text.as_bytes().contains(&0))
+        .then(|| settings.encoding());
+    let doc = OpenDocument::new(path, rel, p.text_document.version, text, count);
     state.docs.insert(uri.clone(), Arc::new(Mutex::new(doc)));
     diagnostics::schedule(state, uri);
 }
