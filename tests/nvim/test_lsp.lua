@@ -9,6 +9,7 @@ H.write(ws .. "/CLAUDE.md", H.read(H.root .. "/tests/data/corpus/claude_md/astra
 H.write(ws .. "/CLAUDE.local.md", "# Local notes\n\nAlways run the tests before committing.\n")
 H.write(ws .. "/README.md", "# Not a prompt file\n")
 H.write(ws .. "/.cursor/rules/style.mdc", "---\ndescription: style\nalwaysApply: true\n---\n\nUse two spaces.\n")
+H.write(ws .. "/.claude/rules/testing.md", "# Testing\n\nEvery change comes with a test that fails without it.\n")
 -- No proxy listens there: the statusline must say so.
 H.write(ws .. "/.promptmeter.toml", ("[lsp]\nfeed_url = \"http://127.0.0.1:%d/_promptmeter/feed\"\n"):format(closed_port))
 vim.fn.mkdir(ws .. "/.git", "p")
@@ -121,8 +122,10 @@ end)
 H.test(":Promptmeter restart starts a new server and the hints come back", function()
   vim.cmd.edit(ws .. "/CLAUDE.md")
   local buf = vim.api.nvim_get_current_buf()
-  local old = vim.lsp.get_clients({ name = "promptmeter", bufnr = buf })[1]
-  H.ok(old, "a client before restart")
+  -- :edit of the current file reloads it: the client detaches and attaches again
+  local old = H.wait_for("a client before restart", function()
+    return vim.lsp.get_clients({ name = "promptmeter", bufnr = buf })[1]
+  end)
   vim.cmd("Promptmeter restart")
   local new = H.wait_for("a new client", function()
     local c = vim.lsp.get_clients({ name = "promptmeter", bufnr = buf })[1]

@@ -21,6 +21,8 @@ H.test("setup() twice replaces the config and keeps one set of autocommands", fu
   H.eq(config.init_options, { lsp = { feed_url = "http://127.0.0.1:9/_promptmeter/feed" } }, "init_options")
   H.ok(vim.lsp.is_enabled("promptmeter"), "enabled")
   H.eq(pm.errors, {}, "no option errors")
+  pm.setup({ server_path = H.bin })
+  H.eq(vim.json.encode(vim.lsp.config["promptmeter"].init_options), "{}", "no settings go out as an object")
 end)
 
 H.test("unknown and mistyped options are reported, the rest still applies", function()

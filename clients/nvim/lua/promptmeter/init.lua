@@ -167,7 +167,8 @@ function M.server_settings()
   if M.config.model then
     overlay.models = vim.tbl_extend("force", overlay.models or {}, { active = M.config.model })
   end
-  return overlay
+  -- An empty table would go out as a JSON array; the server expects an object.
+  return next(overlay) == nil and vim.empty_dict() or overlay
 end
 
 ---The running promptmeter clients.
