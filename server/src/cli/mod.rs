@@ -14,7 +14,11 @@ pub mod report;
 pub mod statusline;
 
 #[derive(Parser, Debug)]
-#[command(name = "promptmeter", version, about = "See what your coding agents spend, where you work.")]
+#[command(
+    name = "promptmeter",
+    version,
+    about = "See what your coding agents spend, where you work."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
