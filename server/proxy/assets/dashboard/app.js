@@ -112,6 +112,8 @@ async function onHello(summary) {
 }
 
 function onAlert(a) {
+  // the latest crossing of each budget (and scope) replaces the one before it
+  state.alerts = state.alerts.filter((b) => b.budget !== a.budget || b.scope !== a.scope);
   state.alerts.unshift({ ...a, at: Date.now() });
   state.alerts.length = Math.min(state.alerts.length, MAX_ALERTS);
   invalidate("alerts");
@@ -370,7 +372,7 @@ function renderModels() {
       value: v,
       cls: `prov-${providerIndex(p)}`,
       name: model,
-      label: fmtUsd(usd),
+      label: `${p} · ${fmtUsd(usd)}`,
       title: `${p} · ${model}: ${fmtUsd(usd)} today`,
     });
   }
@@ -380,13 +382,15 @@ function renderModels() {
     out = nested(list, rect, 0);
     return out.leaves;
   });
-  box.querySelectorAll(".group-label").forEach((e) => e.remove());
+  box.querySelectorAll(".group-outline").forEach((e) => e.remove());
   for (const g of out.groups) {
-    const l = h("div", "group-label", g.item.name);
-    l.style.left = `${g.x}px`;
-    l.style.top = `${g.y}px`;
-    l.style.maxWidth = `${g.w}px`;
-    box.append(l);
+    const o = h("div", "group-outline");
+    o.dataset.provider = g.item.name;
+    o.style.left = `${g.x}px`;
+    o.style.top = `${g.y}px`;
+    o.style.width = `${g.w}px`;
+    o.style.height = `${g.h}px`;
+    box.append(o);
   }
   if (!out.groups.length) box.replaceChildren(h("p", "empty", "No priced spend today yet."));
   else box.querySelector(":scope > p")?.remove();
@@ -402,10 +406,10 @@ function renderModels() {
       [a.key, ""],
       [String(a.requests), "num"],
       [fmtTokens(t.input + t.cacheWrite), "num"],
-      [fmtTokens(t.cacheRead), "num"],
+      [fmtTokens(t.cacheRead), "num hide-narrow"],
       [fmtTokens(t.output + t.reasoning), "num"],
       [fmtUsd(a.costP), "num"],
-      [fmtMs(a.latencySum / a.requests), "num"],
+      [fmtMs(a.latencySum / a.requests), "num hide-narrow"],
     ]) {
       tr.append(h("td", cls, v));
     }
