@@ -209,7 +209,7 @@ impl Ledger {
                 usd += s.parse::<Decimal>().unwrap_or_default();
             }
         }
-        Ok((usd, n))
+        Ok((usd.normalize(), n))
     }
 
     pub fn count(&self) -> anyhow::Result<u64> {

@@ -49,13 +49,13 @@ impl Totals {
         let Some(w) = self.windows else { return };
         let cost = r.cost_usd.unwrap_or_default();
         if r.ts_ms >= w.month_start_ms {
-            self.month_usd += cost;
+            self.month_usd = (self.month_usd + cost).normalize();
         }
         if r.ts_ms >= w.week_start_ms {
-            self.week_usd += cost;
+            self.week_usd = (self.week_usd + cost).normalize();
         }
         if r.ts_ms >= w.day_start_ms {
-            self.today_usd += cost;
+            self.today_usd = (self.today_usd + cost).normalize();
             self.requests += 1;
             if !r.cost_known {
                 self.unpriced_requests += 1;

@@ -87,7 +87,7 @@ impl Feed {
                 let cost = record.cost_usd.unwrap_or_default();
                 let entry = match st.sessions.get_mut(&sid) {
                     Some(s) => {
-                        s.usd += cost;
+                        s.usd = (s.usd + cost).normalize();
                         s.requests += 1;
                         s.clone()
                     }

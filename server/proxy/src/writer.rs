@@ -40,7 +40,15 @@ impl LedgerWriter {
 }
 
 fn run(mut ledger: Option<Ledger>, rx: mpsc::Receiver<Job>, metrics: Arc<Metrics>) {
+    // Fault injection for the durability test: a slow disk (milliseconds per commit).
+    let slow = std::env::var("PROMPTMETER_TEST_COMMIT_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
     while let Ok(first) = rx.recv() {
+        if let Some(d) = slow {
+            std::thread::sleep(d);
+        }
         let mut jobs = vec![first];
         while jobs.len() < 1024 {
             match rx.try_recv() {

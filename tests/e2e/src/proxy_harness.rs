@@ -24,6 +24,10 @@ impl ProxyProcess {
     }
 
     pub fn start_with(upstream: &str, ledger: &Path, extra: &[&str]) -> ProxyProcess {
+        Self::start_env(upstream, ledger, extra, &[])
+    }
+
+    pub fn start_env(upstream: &str, ledger: &Path, extra: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
         let home = ledger.parent().unwrap().join("home");
         std::fs::create_dir_all(&home).unwrap();
         let mut child = Command::new(bin_path())
@@ -41,6 +45,7 @@ impl ProxyProcess {
             // no user config file from the machine running the tests
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("HOME", &home)
+            .envs(env.iter().copied())
             .current_dir(ledger.parent().unwrap())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -114,8 +119,19 @@ impl HttpResponse {
 
 /// One request on a fresh connection (`Connection: close`). `addr` is `host:port`.
 pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    try_request(addr, method, path, headers, body).unwrap_or_else(|| panic!("no response from {addr}{path}"))
+}
+
+/// Like `request`, but `None` when the connection fails or no response head arrives.
+pub fn try_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<HttpResponse> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         head.push_str(&format!("Host: {addr}\r\n"));
@@ -127,8 +143,8 @@ pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], b
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw); // a reset connection still leaves what arrived
     parse_response(&raw)
@@ -144,11 +160,8 @@ pub fn get(addr: &str, path: &str) -> HttpResponse {
     request(addr, "GET", path, &[], b"")
 }
 
-fn parse_response(raw: &[u8]) -> HttpResponse {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let rest = &raw[split + 4..];
     let mut lines = head.split("\r\n");
@@ -178,12 +191,12 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
     } else {
         (rest.to_vec(), true)
     };
-    HttpResponse {
+    Some(HttpResponse {
         status,
         headers,
         body,
         complete,
-    }
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
