@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod config;
 pub mod document;
 pub mod lint;
+mod pretokenize;
 pub mod pricing;
 pub mod prompt_config;
 pub mod routing;

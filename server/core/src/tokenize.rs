@@ -21,7 +21,7 @@ impl Encoding {
         }
     }
 
-    fn bpe(self) -> &'static bpe_openai::Tokenizer {
+    pub(crate) fn tokenizer(self) -> &'static bpe_openai::Tokenizer {
         match self {
             Encoding::O200kBase => bpe_openai::o200k_base(),
             Encoding::Cl100kBase => bpe_openai::cl100k_base(),
@@ -31,18 +31,17 @@ impl Encoding {
     /// Exact token count of `text` in this encoding (special-token-looking strings such as
     /// `<|endoftext|>` are counted as ordinary text, as the APIs do for user content).
     pub fn count(self, text: &str) -> usize {
-        self.bpe().count(text)
+        crate::pretokenize::count(self, text)
     }
 
     /// Exact count of `text`, split at byte `at` (a char boundary): each pretokenizer piece's
     /// tokens go to the side where the piece starts. The two parts always sum to
     /// `count(text)`; when `at` is a [`safe_boundary`] they equal counting each side alone.
     pub fn count_split(self, text: &str, at: usize) -> (usize, usize) {
-        let bpe = self.bpe();
         let (mut before, mut after) = (0, 0);
         let mut pos = 0;
-        for piece in bpe.split(text) {
-            let n = bpe.bpe.count(piece.as_bytes());
+        for piece in self.pieces(text) {
+            let n = crate::pretokenize::piece_count(self, piece.as_bytes());
             if pos < at {
                 before += n;
             } else {
@@ -55,7 +54,7 @@ impl Encoding {
 
     /// The text pieces of the pretokenizer (the regex split before byte-pair encoding).
     pub fn pieces(self, text: &str) -> impl Iterator<Item = &str> {
-        self.bpe().split(text)
+        crate::pretokenize::Pieces::new(self, text)
     }
 }
 

@@ -53,6 +53,25 @@ fn known_figures() {
 }
 
 #[test]
+fn whitespace_runs_at_the_end() {
+    for enc in ENCODINGS {
+        for s in [
+            "a\n  ",
+            "a\n",
+            "a  ",
+            "a \n \n ",
+            "\n",
+            "  ",
+            "a\r\n\t",
+            "x\u{a0}\u{a0}",
+            "a\n\u{3000}",
+        ] {
+            check_equal(enc, s);
+        }
+    }
+}
+
+#[test]
 fn special_token_strings_count_as_text() {
     for enc in ENCODINGS {
         for s in [
@@ -104,6 +123,16 @@ fn pathological_inputs_do_not_panic() {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The hand-written ASCII pretokenizer yields exactly the regex's pieces.
+    #[test]
+    fn fast_pieces_equal_the_regex(text in common::text(40)) {
+        for (enc, regex) in [(Encoding::O200kBase, bpe_openai::o200k_base()), (Encoding::Cl100kBase, bpe_openai::cl100k_base())] {
+            let ours: Vec<&str> = enc.pieces(&text).collect();
+            let theirs: Vec<&str> = regex.split(&text).collect();
+            prop_assert_eq!(ours, theirs, "{}", enc.name());
+        }
+    }
 
     #[test]
     fn generated_text_counts_equal_tiktoken(text in common::text(40)) {
