@@ -54,6 +54,7 @@ before(async () => {
   ws = path.join(tmp, "workspace");
   h.write(path.join(ws, "CLAUDE.md"), fs.readFileSync(path.join(h.ROOT, "tests/data/corpus/claude_md/astral-sh__ruff/CLAUDE.md"), "utf8"));
   h.write(path.join(ws, ".cursor/rules/style.mdc"), "---\ndescription: style\nalwaysApply: true\n---\n\nUse two spaces.\n");
+  h.write(path.join(ws, ".claude/rules/testing.md"), "# Testing\n\nEvery change comes with a test that fails without it.\n");
   fs.mkdirSync(path.join(ws, ".git"), { recursive: true });
 
   const env = {
@@ -103,13 +104,15 @@ before(async () => {
   );
   await h.waitHttp(`http://127.0.0.1:${port}/healthz`, "code-server listening");
 
-  browser = await chromium.launch({
+  // A fresh profile of its own (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(path.join(tmp, "chromium"), {
     executablePath: h.CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      `--user-data-dir=${path.join(tmp, "chromium")}`],
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page = browser.pages()[0] ?? (await browser.newPage());
   const console = fs.createWriteStream(path.join(h.OUT, "browser-console.log"));
   page.on("console", (m) => console.write(`${m.type()}: ${m.text()}\n`));
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);

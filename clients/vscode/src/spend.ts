@@ -100,8 +100,8 @@ export function backgroundFor(level: Level | undefined): Background | undefined 
 export function statusView(spend: Spend | undefined): StatusView {
   if (spend === undefined) {
     return {
-      text: "$(loading~spin) promptmeter",
-      tooltip: "promptmeter: waiting for the language server",
+      text: "$(pulse) promptmeter",
+      tooltip: "promptmeter: no spend from the language server yet",
       background: undefined,
     };
   }

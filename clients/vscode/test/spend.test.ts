@@ -24,9 +24,10 @@ const connected: Spend = {
   alert: null,
 };
 
-test("before any notification the item says it is waiting", () => {
+test("before any notification the item shows no numbers", () => {
   const v = statusView(undefined);
-  assert.equal(v.text, "$(loading~spin) promptmeter");
+  assert.equal(v.text, "$(pulse) promptmeter");
+  assert.match(v.tooltip, /no spend/);
   assert.equal(v.background, undefined);
 });
 
