@@ -15,10 +15,18 @@ H.SCENARIO = "cache"
 H.out = vim.env.PROMPTMETER_TEST_OUT or (H.root .. "/tests/out")
 H.WAIT_MS = tonumber(vim.env.PROMPTMETER_WAIT_MS or "") or 30000
 
+-- Server features named in $PROMPTMETER_E2E_SKIP (comma-separated) are reported missing by
+-- the stage script: tests that need one are skipped, and say which feature.
+local missing = {}
+for feature in (vim.env.PROMPTMETER_E2E_SKIP or ""):gmatch("[^,]+") do
+  missing[feature] = true
+end
+
 ---@param name string
 ---@param fn fun()
-function H.test(name, fn)
-  table.insert(tests, { name = name, fn = fn })
+---@param opts? { needs?: string[] } server features the test needs
+function H.test(name, fn, opts)
+  table.insert(tests, { name = name, fn = fn, needs = opts and opts.needs or {} })
 end
 
 ---@param fn fun()
@@ -228,10 +236,16 @@ function H.floats()
 end
 
 function H.run()
-  local passed, failed = 0, 0
+  local passed, failed, skipped = 0, 0, 0
   local only = vim.env.PROMPTMETER_TEST_ONLY
   for _, t in ipairs(tests) do
-    if not only or t.name:find(only, 1, true) then
+    local absent = vim.tbl_filter(function(f)
+      return missing[f]
+    end, t.needs)
+    if #absent > 0 then
+      skipped = skipped + 1
+      io.stdout:write(("\nskip - %s (server feature missing: %s)\n"):format(t.name, table.concat(absent, ", ")))
+    elseif not only or t.name:find(only, 1, true) then
       local ok, e = xpcall(t.fn, debug.traceback)
       if ok then
         passed = passed + 1
@@ -245,7 +259,7 @@ function H.run()
   for i = #cleanups, 1, -1 do
     pcall(cleanups[i])
   end
-  io.stdout:write(("\n%d passed, %d failed\n"):format(passed, failed))
+  io.stdout:write(("\n%d passed, %d failed, %d skipped\n"):format(passed, failed, skipped))
   io.stdout:flush()
   if failed > 0 then
     vim.cmd("cquit 1")

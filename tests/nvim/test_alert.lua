@@ -37,7 +37,7 @@ H.test("the budget shows in the statusline before any spend", function()
     return sl.text() == "$0.00 today · 0% weekly"
   end)
   H.eq(sl.highlight(), "PromptmeterOk", "colour")
-end)
+end, { needs = { "spend", "budgets" } })
 
 H.test("crossing 50% raises an alert and the statusline shows the share", function()
   H.send_request(proxy)
@@ -49,7 +49,7 @@ H.test("crossing 50% raises an alert and the statusline shows the share", functi
   local pressure = sl.get().budget.pressure
   H.ok(pressure >= 0.5 and pressure < 0.85, "pressure " .. pressure)
   H.eq(sl.highlight(), "PromptmeterOk", "colour below 85%")
-end)
+end, { needs = { "spend", "budgets" } })
 
 H.test("going over 100% raises an error alert and turns the statusline red", function()
   H.send_request(proxy)
@@ -62,6 +62,6 @@ H.test("going over 100% raises an error alert and turns the statusline red", fun
   H.write(H.out .. "/nvim/alerts.txt", table.concat(vim.tbl_map(function(x)
     return x.msg
   end, seen), "\n") .. "\n")
-end)
+end, { needs = { "spend", "budgets" } })
 
 H.run()

@@ -79,7 +79,7 @@ H.test("no proxy running: the statusline says so", function()
     return sl.text() == "pm: no proxy"
   end)
   H.eq(sl.highlight(), "PromptmeterOff", "no proxy colour")
-end)
+end, { needs = { "spend" } })
 
 local function composition_float()
   return H.wait_for("composition float", function()

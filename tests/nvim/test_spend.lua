@@ -17,7 +17,7 @@ H.test("connected to the proxy: the statusline shows today's spend", function()
   end)
   H.eq(sl.text(), "$0.00 today", "nothing spent yet")
   H.eq(sl.get().proxyUrl, proxy.url, "proxyUrl")
-end)
+end, { needs = { "spend" } })
 
 H.test("a request through the proxy updates the statusline with that response", function()
   local before = sl.text()
@@ -35,7 +35,7 @@ H.test("a request through the proxy updates the statusline with that response", 
   H.eq(tonumber(spend.todayUsd), tonumber(spend.last.costUsd), "today is this one response")
   H.eq(spend.byProvider.anthropic and tonumber(spend.byProvider.anthropic), tonumber(spend.todayUsd), "per provider")
   H.write(H.out .. "/nvim/statusline-after-request.txt", sl.text() .. "\n" .. table.concat(sl.details(), "\n") .. "\n")
-end)
+end, { needs = { "spend" } })
 
 H.test("a streamed request adds to the day", function()
   local first = tonumber(sl.get().todayUsd)
@@ -44,9 +44,13 @@ H.test("a streamed request adds to the day", function()
     local today = tonumber(sl.get().todayUsd)
     return today and math.abs(today - 2 * first) < 1e-9
   end)
-end)
+end, { needs = { "spend" } })
 
-H.test(":checkhealth promptmeter finds the proxy", function()
+H.test(":checkhealth promptmeter finds the proxy and the running server", function()
+  vim.cmd.edit(ws .. "/CLAUDE.md")
+  H.wait_for("promptmeter attached", function()
+    return vim.lsp.get_clients({ name = "promptmeter", bufnr = 0 })[1]
+  end)
   vim.cmd("checkhealth promptmeter")
   local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
   vim.cmd("bwipeout!")

@@ -38,4 +38,11 @@ if grep -rnP '\t| +$' clients/nvim tests/nvim --include='*.lua'; then
   exit 1
 fi
 
+# Server features that have not landed yet: e2e tests that need one are skipped and say so.
+# Empty when every feature the clients use is in the binary.
+export PROMPTMETER_E2E_SKIP="${PROMPTMETER_E2E_SKIP-}"
+if [[ -n "$PROMPTMETER_E2E_SKIP" ]]; then
+  echo "NOTE: skipping the e2e tests that need these missing server features: $PROMPTMETER_E2E_SKIP"
+fi
+
 bash tests/nvim/run.sh "$NVIM"

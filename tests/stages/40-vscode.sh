@@ -57,5 +57,12 @@ fi
   PROMPTMETER_BUNDLE_SERVER="$PROMPTMETER_BIN" npm run package
 )
 
+# Server features that have not landed yet: e2e tests that need one are skipped and say so.
+# Empty when every feature the clients use is in the binary.
+export PROMPTMETER_E2E_SKIP="${PROMPTMETER_E2E_SKIP-}"
+if [[ -n "$PROMPTMETER_E2E_SKIP" ]]; then
+  echo "NOTE: skipping the e2e tests that need these missing server features: $PROMPTMETER_E2E_SKIP"
+fi
+
 # End to end: the .vsix (with the real binary bundled) in code-server.
 node --test --test-concurrency=1 tests/vscode/e2e.test.mjs

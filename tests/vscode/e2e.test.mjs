@@ -12,7 +12,10 @@ import { startProxyWithFakeUpstream, sendAnthropicRequest } from "./proxy.mjs";
 
 const skip = new Set((process.env.PROMPTMETER_E2E_SKIP ?? "").split(",").filter(Boolean));
 /** A test that needs a server feature the stage script found missing (it says which). */
-const needs = (feature) => (skip.has(feature) ? `server feature missing: ${feature}` : false);
+const needs = (...features) => {
+  const absent = features.filter((f) => skip.has(f));
+  return absent.length > 0 ? `server feature missing: ${absent.join(", ")}` : false;
+};
 
 let browser;
 let page;
@@ -69,7 +72,12 @@ before(async () => {
   delete env.PROMPTMETER_SERVER_PATH;
   env.PATH = env.PATH.split(":").filter((d) => !fs.existsSync(path.join(d, "promptmeter"))).join(":");
 
-  proxy = await startProxyWithFakeUpstream({ env, dir: tmp });
+  // One response of the fake's "cache" scenario on claude-sonnet-4-5 costs about $0.0028: 95% of
+  // this budget, past its 85% threshold (warning level, an alert).
+  proxy = await startProxyWithFakeUpstream({
+    env,
+    extraToml: '[budgets]\nalert_at = [50, 85, 100]\n\n[budgets.weekly]\nwindow = "week"\nusd = "0.003"\n',
+  });
 
   // code-server: its own user data and extensions, trust off, the .vsix installed by its CLI.
   const userData = path.join(tmp, "user-data");
@@ -131,6 +139,7 @@ test("the extension activates and the status bar is connected to the proxy", { s
   await statusItem().waitFor({ timeout: h.WAIT_MS });
   await h.waitFor("status bar shows today's spend", async () => /today/.test(await statusText()));
   assert.match(await statusText(), /^\$0\.00 today/);
+  await shot("status-bar-connected");
 });
 
 test("opening CLAUDE.md shows inlay hints from the server", { skip: needs("inlay-hints") }, async () => {
@@ -157,6 +166,25 @@ test("a request through the proxy changes the status bar text", { skip: needs("s
   assert.match((await tooltip.first().textContent()) ?? "", new RegExp(sent.model.replace(/[.]/g, "\\.")));
   await shot("status-bar-after-request");
   await page.mouse.move(700, 400);
+});
+
+test("budget pressure colours the status bar and the alert shows as a notification", { skip: needs("spend", "budgets") }, async () => {
+  await h.waitFor("status bar shows the budget share", async () => /· \d+% weekly$/.test(await statusText()));
+  const pressure = Number(/(\d+)% weekly$/.exec(await statusText())[1]);
+  assert.ok(pressure >= 85 && pressure < 100, `pressure ${pressure}%`);
+  const colours = await page.evaluate(() => {
+    const item = document.getElementById("promptmeter.promptmeter.promptmeter.spend");
+    const probe = document.createElement("div");
+    probe.style.backgroundColor = "var(--vscode-statusBarItem-warningBackground)";
+    document.body.appendChild(probe);
+    const warning = getComputedStyle(probe).backgroundColor;
+    probe.remove();
+    return { item: getComputedStyle(item).backgroundColor, warning };
+  });
+  assert.equal(colours.item, colours.warning, "the status bar item has the theme's warning background");
+  const toast = page.locator(".notifications-toasts .notification-toast", { hasText: /weekly/i });
+  await toast.first().waitFor({ timeout: h.WAIT_MS });
+  await shot("budget-alert");
 });
 
 test("the composition treemap shows category blocks and follows the picked model", { skip: needs("composition") }, async () => {
