@@ -3,7 +3,12 @@
 //! it may produce. One shallow JSON parse; bodies that are not JSON leave the body-based
 //! facts empty.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::config::proxy::WireKind;
 
@@ -122,6 +127,104 @@ pub fn gemini_model_in_path(path: &str) -> Option<&str> {
     (end > 0).then(|| &rest[..end])
 }
 
+/// The fields routing reads, borrowed from the body: everything else (the conversation, tool
+/// definitions) is skipped without being built, so a large body costs one scan.
+#[derive(Deserialize)]
+struct Shallow<'a> {
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    system: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    instructions: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "systemInstruction", alias = "system_instruction")]
+    system_instruction: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    messages: Option<Vec<Item<'a>>>,
+    #[serde(borrow, default)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    previous_response_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    max_output_tokens: Option<u64>,
+    #[serde(default)]
+    max_completion_tokens: Option<u64>,
+    #[serde(borrow, default, rename = "generationConfig", alias = "generation_config")]
+    generation_config: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Item<'a> {
+    #[serde(borrow, default)]
+    role: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content: Option<&'a RawValue>,
+    #[serde(default)]
+    encrypted_content: Option<IgnoredAny>,
+}
+
+fn raw_text(raw: Option<&RawValue>, out: &mut String) {
+    if let Some(v) = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()) {
+        text_of(&v, out);
+    }
+}
+
+fn system_items(items: &[Item<'_>], out: &mut String) {
+    for m in items {
+        if matches!(m.role.as_deref(), Some("system" | "developer")) {
+            raw_text(m.content, out);
+        }
+    }
+}
+
+/// Model, system prompt, continuation, output cap.
+type BodyFacts = (Option<String>, String, Option<String>, Option<u64>);
+
+/// The facts from the shallow parse; `None` when a field has an unexpected type (the caller
+/// then reads the body as a tree).
+fn shallow(wire: WireKind, body: &[u8]) -> Option<BodyFacts> {
+    let s: Shallow<'_> = serde_json::from_slice(body).ok()?;
+    let mut system = String::new();
+    let mut continuation = None;
+    match wire {
+        WireKind::Anthropic => raw_text(s.system, &mut system),
+        WireKind::Gemini => raw_text(s.system_instruction, &mut system),
+        WireKind::Openai => {
+            raw_text(s.instructions, &mut system);
+            system_items(s.messages.as_deref().unwrap_or_default(), &mut system);
+            let input: Option<Vec<Item<'_>>> = s
+                .input
+                .filter(|r| r.get().trim_start().starts_with('['))
+                .map(|r| serde_json::from_str(r.get()))
+                .transpose()
+                .ok()?;
+            let input = input.unwrap_or_default();
+            system_items(&input, &mut system);
+            if let Some(id) = &s.previous_response_id {
+                continuation = Some(format!("previous_response_id {id} continues a response of this model"));
+            } else if input.iter().any(|i| i.encrypted_content.is_some()) {
+                continuation = Some("the input carries encrypted reasoning of this model".to_string());
+            }
+        }
+    }
+    let generation = s
+        .generation_config
+        .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+        .and_then(|g| {
+            g.get("maxOutputTokens")
+                .or_else(|| g.get("max_output_tokens"))
+                .and_then(Value::as_u64)
+        });
+    let max_output = s
+        .max_tokens
+        .or(s.max_output_tokens)
+        .or(s.max_completion_tokens)
+        .or(generation);
+    Some((s.model.map(Cow::into_owned), system, continuation, max_output))
+}
+
 impl RequestFacts {
     /// Read the body-based facts from a raw JSON body (headers and names are set by the
     /// caller).
@@ -133,7 +236,9 @@ impl RequestFacts {
             body_len: body.len(),
             ..Default::default()
         };
-        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        if let Some((model, system, continuation, max_output)) = shallow(wire, body) {
+            (f.model, f.system, f.continuation, f.max_output) = (model, system, continuation, max_output);
+        } else if let Ok(v) = serde_json::from_slice::<Value>(body) {
             f.model = v.get("model").and_then(Value::as_str).map(str::to_string);
             f.system = system_text(wire, &v);
             f.continuation = continuation_of(wire, &v);
@@ -205,6 +310,51 @@ mod tests {
         assert_eq!(f.max_output, Some(77));
         assert_eq!(gemini_model_in_path("/v1beta/models"), None);
         assert_eq!(gemini_model_in_path("/v1beta/models/:x"), None);
+    }
+
+    /// The shallow parse and the tree parse read the same facts.
+    #[test]
+    fn shallow_and_tree_agree() {
+        let bodies = [
+            (
+                WireKind::Anthropic,
+                r#"{"model":"m","max_tokens":9,"system":[{"type":"text","text":"S\u00e9"}],"messages":[{"role":"user","content":"x"}]}"#,
+            ),
+            (
+                WireKind::Openai,
+                r#"{"model":"gpt-5","messages":[{"content":"Dev.","role":"developer"},{"role":"user","content":[{"type":"text","text":"u"}]}],"max_completion_tokens":3}"#,
+            ),
+            (
+                WireKind::Openai,
+                r#"{"model":"gpt-5","instructions":"I.","input":[{"role":"system","content":"S."},{"type":"reasoning","encrypted_content":"e"}]}"#,
+            ),
+            (
+                WireKind::Openai,
+                r#"{"model":"gpt-5","input":"hi","previous_response_id":"r1"}"#,
+            ),
+            (
+                WireKind::Gemini,
+                r#"{"system_instruction":{"parts":[{"text":"G."}]},"generation_config":{"max_output_tokens":5}}"#,
+            ),
+        ];
+        for (wire, body) in bodies {
+            let v: Value = serde_json::from_str(body).unwrap();
+            let (model, system, continuation, max_output) = shallow(wire, body.as_bytes()).unwrap();
+            assert_eq!(model.as_deref(), v.get("model").and_then(Value::as_str), "{body}");
+            assert_eq!(system, system_text(wire, &v), "{body}");
+            assert_eq!(continuation, continuation_of(wire, &v), "{body}");
+            assert_eq!(max_output, max_output_of(&v), "{body}");
+        }
+        // An unexpected type falls back to the tree parse.
+        let f = facts(
+            WireKind::Anthropic,
+            "/v1/messages",
+            r#"{"model":"m","max_tokens":1.5,"system":"S"}"#,
+        );
+        assert_eq!(
+            (f.model.as_deref(), f.system.as_str(), f.max_output),
+            (Some("m"), "S\n", None)
+        );
     }
 
     #[test]

@@ -198,30 +198,29 @@ impl Policy for BudgetPolicy {
         facts.session = req.session.map(str::to_string);
         facts.project = req.project.map(str::to_string);
 
-        let mut st = lock(&self.state);
-        let State {
-            book,
-            sessions,
-            pending,
-            next_ticket,
-        } = &mut *st;
-        // Requests the proxy gave up on without settling must not hold budget forever.
-        pending.retain(|_, p| {
-            let stale = now - p.started > STALE_AFTER;
-            if stale && let Some(r) = p.reservation {
-                book.release(r);
-            }
-            !stale
-        });
         let charge = Charge {
             provider: req.provider,
             project: req.project,
         };
-        let pressure = book.pressure(&charge, self.router.pressure.budget.as_deref(), now);
-        let session = req.session.and_then(|s| sessions.get(s));
+        // Read the pressure and the session under the lock; route outside it (patterns over
+        // the body may take a while); reserve under it again (atomic with the limit check).
+        let (pressure, session) = {
+            let mut st = lock(&self.state);
+            let State { book, pending, .. } = &mut *st;
+            // Requests the proxy gave up on without settling must not hold budget forever.
+            pending.retain(|_, p| {
+                let stale = now - p.started > STALE_AFTER;
+                if stale && let Some(r) = p.reservation {
+                    book.release(r);
+                }
+                !stale
+            });
+            let pressure = book.pressure(&charge, self.router.pressure.budget.as_deref(), now);
+            (pressure, req.session.and_then(|s| st.sessions.get(s)).cloned())
+        };
         let mut route = self
             .router
-            .route(&facts, req.body, pressure.as_ref(), session, req.catalog, now);
+            .route(&facts, req.body, pressure.as_ref(), session.as_ref(), req.catalog, now);
 
         let mut upstream = None;
         if let Some(name) = route.upstream.clone() {
@@ -250,21 +249,24 @@ impl Policy for BudgetPolicy {
             _ => Decision::Forward,
         };
 
+        let estimate = served
+            .as_deref()
+            .and_then(|m| req.catalog.resolve(m))
+            .and_then(|m| estimate_cost(m, facts.body_len, facts.max_output, self.estimate_output_tokens))
+            .unwrap_or_default();
+        let charge = Charge {
+            provider: &provider,
+            project: req.project,
+        };
+        let mut st = lock(&self.state);
+        // A flat-rate upstream costs nothing at the margin: no reservation, no refusal.
         let reservation = if route.flat_rate {
             None
         } else {
-            let estimate = served
-                .as_deref()
-                .and_then(|m| req.catalog.resolve(m))
-                .and_then(|m| estimate_cost(m, facts.body_len, facts.max_output, self.estimate_output_tokens))
-                .unwrap_or_default();
-            let charge = Charge {
-                provider: &provider,
-                project: req.project,
-            };
-            match book.reserve(&charge, estimate, now) {
+            match st.book.reserve(&charge, estimate, now) {
                 Ok(r) => Some(r),
                 Err(refusal) => {
+                    drop(st);
                     tracing::warn!("{}", refusal.message);
                     let reply = refusal_reply(wire, &refusal.message);
                     return Verdict {
@@ -277,9 +279,9 @@ impl Policy for BudgetPolicy {
                 }
             }
         };
-        let ticket = *next_ticket;
-        *next_ticket += 1;
-        pending.insert(
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        st.pending.insert(
             ticket,
             Pending {
                 reservation,
@@ -287,6 +289,7 @@ impl Policy for BudgetPolicy {
                 started: now,
             },
         );
+        drop(st);
         Verdict {
             decision,
             reservation: Some(ticket),
