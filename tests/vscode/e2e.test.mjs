@@ -187,7 +187,7 @@ test("budget pressure colours the status bar and the alert shows as a notificati
   await shot("budget-alert");
 });
 
-test("the composition treemap shows category blocks and follows the picked model", { skip: needs("composition") }, async () => {
+test("the composition treemap shows category blocks; a picked model reprices hints and treemap", { skip: needs("composition") }, async () => {
   await runCommand("promptmeter: Show Context-Window Composition");
   const frame = page.frameLocator("iframe.webview").frameLocator("iframe#active-frame");
   const memory = frame.locator('.block.d0[data-category="memory"]');
@@ -205,10 +205,16 @@ test("the composition treemap shows category blocks and follows the picked model
   assert.match((await frame.locator("h2").textContent()) ?? "", /claude-sonnet-4-5/);
   await shot("composition");
 
+  const hintsNow = async () =>
+    (await page.locator(".monaco-editor .view-lines [class*='dyn-rule']", { hasText: /\d/ }).allTextContents()).join("|");
+  const hintsBefore = await hintsNow();
+  assert.match(hintsBefore, /\$/, "hints carry a price");
   await runCommand("promptmeter: Pick Active Model");
   await page.locator(".quick-input-list .monaco-list-row", { hasText: "claude-haiku-4-5" }).first().click();
   await h.waitFor("treemap header shows the new model", async () =>
     /claude-haiku-4-5/.test((await frame.locator("h2").textContent().catch(() => "")) ?? ""),
   );
+  // the hints are priced again for the new model (the server asks the client to refresh them)
+  await h.waitFor("inlay hints repriced for claude-haiku-4-5", async () => (await hintsNow()) !== hintsBefore);
   await shot("composition-haiku");
 });
