@@ -116,11 +116,11 @@ end
 
 ---Starts a process that is killed when the tests end; its output goes to PROMPTMETER_TEST_OUT.
 ---@param cmd string[]
----@param opts? { cwd?: string, env?: table<string,string>, log?: string }
+---@param opts? { cwd?: string, env?: table<string,string>, log?: string, append?: boolean }
 ---@return vim.SystemObj
 function H.spawn(cmd, opts)
   opts = opts or {}
-  local log = opts.log and assert(io.open(vim.fs.joinpath(H.out, opts.log), "w"))
+  local log = opts.log and assert(io.open(vim.fs.joinpath(H.out, opts.log), opts.append and "a" or "w"))
   local function sink(_, data)
     if data and log then
       log:write(data)
@@ -176,9 +176,20 @@ function H.start_proxy(extra_toml)
     "",
     extra_toml or "",
   }, "\n"))
-  H.spawn({ H.bin, "proxy", "--listen", ("127.0.0.1:%d"):format(port) }, { log = "nvim/proxy.log" })
-  H.wait_http(port, "/_promptmeter/health", "promptmeter proxy healthy")
-  return { url = url, port = port }
+  local proxy = { url = url, port = port }
+  ---(Re)starts the proxy on its port with the same config and ledger.
+  function proxy.start()
+    local cmd = { H.bin, "proxy", "--listen", ("127.0.0.1:%d"):format(port) }
+    proxy.proc = H.spawn(cmd, { log = "nvim/proxy.log", append = proxy.proc ~= nil })
+    H.wait_http(port, "/_promptmeter/health", "promptmeter proxy healthy")
+  end
+  ---Stops it (SIGTERM) and waits for it to exit.
+  function proxy.stop()
+    proxy.proc:kill("sigterm")
+    proxy.proc:wait(H.WAIT_MS)
+  end
+  proxy.start()
+  return proxy
 end
 
 ---One Anthropic Messages request through the proxy.

@@ -58,4 +58,18 @@ H.test(":checkhealth promptmeter finds the proxy and the running server", functi
   H.ok(text:find("language server %d+ running"), text)
 end)
 
+H.test("the statusline says so when the proxy stops, and reconnects when it is back", function()
+  local before = sl.text()
+  H.matches(before, " today$")
+  proxy.stop()
+  H.wait_for("statusline 'pm: no proxy'", function()
+    return sl.text() == "pm: no proxy"
+  end)
+  proxy.start()
+  -- the ledger keeps the day's spend: it comes back as it was
+  H.wait_for("statusline reconnected with the same spend", function()
+    return sl.text() == before
+  end)
+end, { needs = { "spend" } })
+
 H.run()

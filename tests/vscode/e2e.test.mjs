@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
 import * as h from "./harness.mjs";
-import { startProxyWithFakeUpstream, sendAnthropicRequest } from "./proxy.mjs";
+import { restartProxy, sendAnthropicRequest, startProxyWithFakeUpstream, stopProxy } from "./proxy.mjs";
 
 const skip = new Set((process.env.PROMPTMETER_E2E_SKIP ?? "").split(",").filter(Boolean));
 /** A test that needs a server feature the stage script found missing (it says which). */
@@ -217,4 +217,15 @@ test("the composition treemap shows category blocks; a picked model reprices hin
   // the hints are priced again for the new model (the server asks the client to refresh them)
   await h.waitFor("inlay hints repriced for claude-haiku-4-5", async () => (await hintsNow()) !== hintsBefore);
   await shot("composition-haiku");
+});
+
+test("the status bar says so when the proxy stops, and reconnects when it is back", { skip: needs("spend") }, async () => {
+  await stopProxy(proxy);
+  await h.waitFor("status bar says no proxy", async () => /no proxy/.test(await statusText()));
+  assert.equal(await statusText(), "promptmeter: no proxy");
+  await shot("status-bar-no-proxy");
+  await restartProxy(proxy);
+  // the ledger keeps the day's spend: it comes back as it was
+  await h.waitFor("status bar reconnected", async () => /today/.test(await statusText()));
+  assert.match(await statusText(), /^\$0\.0028 today/);
 });

@@ -47,8 +47,8 @@ export function tmpdir(name) {
 }
 
 /** Starts a process whose output goes to OUT/<log>; stopped by stopAll(). */
-export function start(cmd, args, { env, cwd, log }) {
-  const out = fs.openSync(path.join(OUT, log), "w");
+export function start(cmd, args, { env, cwd, log, append = false }) {
+  const out = fs.openSync(path.join(OUT, log), append ? "a" : "w");
   const child = spawn(cmd, args, { env, cwd, stdio: ["ignore", out, out], detached: true });
   child.exitedWith = null;
   child.on("exit", (code, signal) => (child.exitedWith = code ?? signal));

@@ -23,9 +23,25 @@ export async function startProxyWithFakeUpstream({ env, extraToml = "" }) {
     `[proxy]\nlisten = "127.0.0.1:${port}"\nledger = "${path.join(env.XDG_DATA_HOME, "ledger.sqlite")}"\n\n` +
       `[proxy.upstreams]\nanthropic = "${upstream}"\n\n[lsp]\nfeed_url = "${url}/_promptmeter/feed"\n${extraToml}`,
   );
-  h.start(h.BIN, ["proxy", "--listen", `127.0.0.1:${port}`], { env, log: "proxy.log" });
-  await h.waitHttp(`${url}/_promptmeter/health`, "promptmeter proxy healthy");
-  return { url, upstream };
+  const proxy = { url, upstream, port, env, child: null };
+  await restartProxy(proxy);
+  return proxy;
+}
+
+/** Stops the proxy (SIGTERM) and waits until it has exited. */
+export async function stopProxy(proxy) {
+  const child = proxy.child;
+  if (child.exitedWith === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(-child.pid, "SIGTERM");
+    await exited;
+  }
+}
+
+/** (Re)starts the proxy on its port with the same config and ledger. */
+export async function restartProxy(proxy) {
+  proxy.child = h.start(h.BIN, ["proxy", "--listen", `127.0.0.1:${proxy.port}`], { env: proxy.env, log: "proxy.log", append: true });
+  await h.waitHttp(`${proxy.url}/_promptmeter/health`, "promptmeter proxy healthy");
 }
 
 /** One Anthropic Messages request through the proxy; returns what was asked. */
