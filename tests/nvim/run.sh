@@ -8,7 +8,7 @@ ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 export PROMPTMETER_ROOT="$ROOT"
 export PROMPTMETER_TEST_OUT="${PROMPTMETER_TEST_OUT:-$ROOT/tests/out}"
 mkdir -p "$PROMPTMETER_TEST_OUT/nvim"
-passed=0 failed=0 skipped=0 files_failed=()
+passed=0 failed=0 skipped=0 files_failed=() skip_lines=""
 for file in "$ROOT"/tests/nvim/test_*.lua; do
   name="$(basename "$file" .lua)"
   if [[ -n "$filter" && "$name" != *"$filter"* ]]; then continue; fi
@@ -24,6 +24,7 @@ for file in "$ROOT"/tests/nvim/test_*.lua; do
   cat "$log"
   p=$(grep -c '^ok - ' "$log"); f=$(grep -c '^not ok - ' "$log"); s=$(grep -c '^skip - ' "$log")
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  skip_lines+="$(grep '^skip - ' "$log")"$'\n'
   if [[ $rc -ne 0 || $f -gt 0 ]] || ! grep -q '^[0-9]* passed, [0-9]* failed, [0-9]* skipped$' "$log"; then
     files_failed+=("$name (exit $rc)")
     [[ $f -eq 0 ]] && failed=$((failed + 1))
@@ -31,6 +32,6 @@ for file in "$ROOT"/tests/nvim/test_*.lua; do
   rm -rf "$tmp"
 done
 if (( ${#files_failed[@]} )); then echo "failed: ${files_failed[*]}"; fi
-if (( skipped )); then grep -h '^skip - ' "$PROMPTMETER_TEST_OUT"/nvim/test_*.log; fi
+if (( skipped )); then printf '%s' "$skip_lines" | grep .; fi
 echo "nvim: $passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 && ${#files_failed[@]} -eq 0 ]]
