@@ -60,7 +60,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     try {
       client = createClient(context, log, statusBar);
       await client.start();
-      await sendModel();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.error(message);
@@ -79,9 +78,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      if (RESTART_ON.some((s) => e.affectsConfiguration(s))) {
+      const model = vscode.workspace.getConfiguration("promptmeter").get<string>("model");
+      const modelChanged = e.affectsConfiguration("promptmeter.model");
+      // A cleared model goes back to the config files' choice: only a new server forgets it.
+      if (RESTART_ON.some((s) => e.affectsConfiguration(s)) || (modelChanged && !model)) {
         await vscode.commands.executeCommand("promptmeter.restart");
-      } else if (e.affectsConfiguration("promptmeter.model")) {
+      } else if (modelChanged) {
         await sendModel();
         await composition.refresh();
       }
