@@ -352,7 +352,9 @@ function renderResponse() {
     const d = h("dd", "", dd);
     d.dataset.stat = dt.toLowerCase().replace(/\s+/g, "-");
     if (dt === "Cost") d.dataset.usd = r.costUsd ?? "";
-    stats.append(h("dt", "", dt), d);
+    const pair = h("div");
+    pair.append(h("dt", "", dt), d);
+    stats.append(pair);
   }
 }
 
