@@ -11,6 +11,7 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { CompositionView } from "./compositionView";
+import { openDashboard } from "./dashboard";
 import { findServer } from "./serverPath";
 import type { Spend } from "./spend";
 import { SpendStatusBar, showSpendDetails } from "./statusBar";
@@ -73,6 +74,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   reg("promptmeter.showSpend", () => showSpendDetails(statusBar.current));
   reg("promptmeter.showComposition", () => composition.show());
+  reg("promptmeter.openDashboard", () => openDashboard(statusBar.current?.proxyUrl));
   reg("promptmeter.pickModel", () => pickModel());
   reg("promptmeter.showLog", () => { log.show(); });
 

@@ -14,10 +14,11 @@ use sha2::{Digest, Sha256};
 use crate::{Body, full};
 
 /// Scripts, styles and data only from this origin; no inline code, no framing except by the
-/// page itself and a VS Code webview, no form posts, no plugins.
+/// page itself and VS Code's webviews (`promptmeter: Open dashboard`; every ancestor must
+/// match: the webview frames and the workbench), no form posts, no plugins.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                        connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; \
-                       frame-ancestors 'self' vscode-webview:";
+                       frame-ancestors 'self' vscode-webview: vscode-file: http://127.0.0.1:* http://localhost:*";
 
 struct Asset {
     path: &'static str,
