@@ -84,13 +84,7 @@ export async function showSpendDetails(spend: Spend | undefined): Promise<void> 
     run: () => vscode.commands.executeCommand("promptmeter.showComposition"),
   });
   items.push({ label: "$(symbol-class) Pick active model", run: () => vscode.commands.executeCommand("promptmeter.pickModel") });
-  if (spend?.proxyUrl) {
-    const url = spend.proxyUrl;
-    items.push({
-      label: "$(link-external) Open proxy dashboard",
-      run: () => vscode.env.openExternal(vscode.Uri.parse(`${url.replace(/\/$/, "")}/_promptmeter/`)),
-    });
-  }
+  items.push({ label: "$(dashboard) Open dashboard", run: () => vscode.commands.executeCommand("promptmeter.openDashboard") });
   items.push({ label: "$(output) Show log", run: () => vscode.commands.executeCommand("promptmeter.showLog") });
   const picked = await vscode.window.showQuickPick(items, { title: "promptmeter", matchOnDetail: true });
   await picked?.run?.();
