@@ -26,12 +26,29 @@ const state = {
 };
 window.__promptmeter = { store, state };
 
+/** Element sizes by id, kept by a ResizeObserver. */
+const sizes = new Map();
+function sizeOf(el) {
+  let s = sizes.get(el.id);
+  if (!s) {
+    s = { w: el.clientWidth, h: el.clientHeight };
+    sizes.set(el.id, s);
+  }
+  return s;
+}
+
 const dirty = new Set();
 let frame = 0;
 function invalidate(...parts) {
   for (const p of parts) dirty.add(p);
   if (!frame) frame = requestAnimationFrame(render);
 }
+
+// Formatters are built once: a toLocale*String call builds one each time.
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const weekday = new Intl.DateTimeFormat(undefined, { weekday: "short" });
+const num = new Intl.NumberFormat();
+const clock = (t) => timeFmt.format(new Date(t));
 
 function h(tag, cls, text) {
   const e = document.createElement(tag);
@@ -57,6 +74,7 @@ function selected() {
 }
 
 function onRecord(r) {
+  perf.events++;
   if (!store.add(r)) return;
   providerIndex(r.provider || "unknown");
   state.pendingRows.push(r);
@@ -157,24 +175,38 @@ function connect() {
 
 // ---------- rendering ----------
 
+/** Render timings, read by tests/dashboard/bench.mjs (BENCHMARKS.md). */
+const perf = { renders: 0, totalMs: 0, maxMs: 0, events: 0, parts: {} };
+function timed(part, fn) {
+  const t = performance.now();
+  fn();
+  perf.parts[part] = (perf.parts[part] || 0) + performance.now() - t;
+}
+window.__promptmeter.perf = perf;
+
 function render() {
+  const t0 = performance.now();
   frame = 0;
   const d = new Set(dirty);
   dirty.clear();
-  if (d.has("conn")) renderConn();
-  if (d.has("totals")) renderTotals();
-  if (d.has("saved")) renderSaved();
+  if (d.has("conn")) timed("conn", () => renderConn());
+  if (d.has("totals")) timed("totals", () => renderTotals());
+  if (d.has("saved")) timed("saved", () => renderSaved());
   if (d.has("version")) $("version").textContent = state.summary?.version ? `promptmeter ${state.summary.version}` : "";
-  if (d.has("empty")) renderEmpty();
-  if (d.has("alerts")) renderAlerts();
-  if (d.has("ctx")) renderContext();
-  if (d.has("resp")) renderResponse();
-  if (d.has("models")) renderModels();
-  if (d.has("spend")) renderSpend();
-  if (d.has("budgets")) renderBudgets();
-  if (d.has("routing")) renderRouting();
-  if (d.has("table")) renderTable();
-  document.body.dataset.rendered = String((Number(document.body.dataset.rendered) || 0) + 1);
+  if (d.has("empty")) timed("empty", () => renderEmpty());
+  if (d.has("alerts")) timed("alerts", () => renderAlerts());
+  if (d.has("ctx")) timed("ctx", () => renderContext());
+  if (d.has("resp")) timed("resp", () => renderResponse());
+  if (d.has("models")) timed("models", () => renderModels());
+  if (d.has("spend")) timed("spend", () => renderSpend());
+  if (d.has("budgets")) timed("budgets", () => renderBudgets());
+  if (d.has("routing")) timed("routing", () => renderRouting());
+  if (d.has("table")) timed("table", () => renderTable());
+  const ms = performance.now() - t0;
+  perf.renders++;
+  perf.totalMs += ms;
+  perf.maxMs = Math.max(perf.maxMs, ms);
+  document.body.dataset.rendered = String(perf.renders);
 }
 
 const CONN_TEXT = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", offline: "offline, retrying" };
@@ -220,7 +252,7 @@ function renderAlerts() {
   for (const a of state.alerts) {
     const div = h("div", `alert ${a.level === "error" || a.pressure >= 1 ? "error" : ""}`);
     div.setAttribute("role", "alert");
-    const t = h("time", "", new Date(a.at).toLocaleTimeString());
+    const t = h("time", "", clock(a.at));
     const msg = h("span", "msg", a.message || `${a.budget} budget at ${Math.round((a.pressure || 0) * 100)}%`);
     const x = h("button", "", "×");
     x.setAttribute("aria-label", "dismiss");
@@ -235,7 +267,8 @@ function renderAlerts() {
 
 /** Draw `items` ({key, value, cls, name, label, title}) as blocks in `box`, reusing nodes by key. */
 function drawBlocks(box, items, layout) {
-  const rect = { x: 0, y: 0, w: box.clientWidth, h: box.clientHeight };
+  const { w, h: height } = sizeOf(box);
+  const rect = { x: 0, y: 0, w, h: height };
   const rects = layout ? layout(rect) : squarify(items, rect);
   const old = new Map([...box.querySelectorAll(":scope > .block")].map((b) => [b.dataset.key, b]));
   for (const r of rects) {
@@ -288,7 +321,7 @@ function renderContext() {
     return;
   }
   const c = r.composition;
-  const when = new Date(r.tsMs || r.ts).toLocaleTimeString();
+  const when = clock(r.tsMs || r.ts);
   if (!c) {
     box.replaceChildren(h("p", "empty", "This request carried no context to break down (not a metered message endpoint)."));
     $("ctx-legend").replaceChildren();
@@ -304,13 +337,13 @@ function renderContext() {
     cls: `cat-${k.key}`,
     name: k.label,
     label: `${fmtTokens(c[k.key] || 0)} · ${total ? ((100 * (c[k.key] || 0)) / total).toFixed(1) : 0}%`,
-    title: `${k.label}: ${(c[k.key] || 0).toLocaleString()} tokens`,
+    title: `${k.label}: ${num.format(c[k.key] || 0)} tokens`,
   }));
   drawBlocks(box, items);
   box.dataset.total = String(total);
   box.dataset.request = r.id;
   legend($("ctx-legend"), items, total);
-  $("ctx-caption").textContent = `${total.toLocaleString()} tokens · ${modelOf(r)} · ${when}`;
+  $("ctx-caption").textContent = `${num.format(total)} tokens · ${modelOf(r)} · ${when}`;
 }
 
 function renderResponse() {
@@ -331,11 +364,11 @@ function renderResponse() {
     cls: `kind-${t.key}`,
     name: t.label,
     label: fmtTokens(k[t.key]),
-    title: `${t.label}: ${k[t.key].toLocaleString()} tokens`,
+    title: `${t.label}: ${num.format(k[t.key])} tokens`,
   }));
   drawBlocks(box, items);
   box.dataset.request = r.id;
-  $("resp-caption").textContent = `${r.provider} · ${new Date(r.tsMs || r.ts).toLocaleTimeString()}`;
+  $("resp-caption").textContent = `${r.provider} · ${clock(r.tsMs || r.ts)}`;
   const served = modelOf(r);
   const rows = [
     ["Model", r.modelRequested && r.modelRequested !== served ? `${served} (asked ${r.modelRequested})` : served],
@@ -448,7 +481,7 @@ function renderSpend() {
       ];
     }
     svg.dataset.usd = String(total);
-    drawSpend(svg, { start, end, now, points, limits, forecast, ticks });
+    drawSpend(svg, { start, end, now, points, limits, forecast, ticks, size: sizeOf(svg) });
   };
   const dayTicks = [];
   for (let hr = 0; hr <= 24; hr += 3) dayTicks.push([w.day + hr * 3600e3, `${pad(hr % 24)}:00`]);
@@ -456,7 +489,7 @@ function renderSpend() {
   for (let i = 0; i < 7; i++) {
     const d = new Date(w.week);
     d.setDate(d.getDate() + i);
-    weekTicks.push([d.getTime() + 12 * 3600e3, d.toLocaleDateString(undefined, { weekday: "short" })]);
+    weekTicks.push([d.getTime() + 12 * 3600e3, weekday.format(d)]);
   }
   draw($("spend-day"), w.day, w.nextDay, t.todayUsd, "day", dayTicks);
   draw($("spend-week"), w.week, w.nextWeek, t.weekUsd, "week", weekTicks);
@@ -490,7 +523,7 @@ function renderRouting() {
     const li = h("li");
     li.dataset.id = rr.id;
     li.append(
-      h("span", "muted", new Date(rr.tsMs || rr.ts).toLocaleTimeString() + " "),
+      h("span", "muted", clock(rr.tsMs || rr.ts) + " "),
       h("span", "rr", `${rr.from} → ${rr.to}`),
       h("span", "", ` · ${rr.rule} · `),
       h("span", "save", rr.savedP > 0n ? `saved ${fmtUsd(rr.savedP)}` : "saved –"),
@@ -516,7 +549,7 @@ function row(r) {
   const cost = h("td", "num", r.costKnown ? fmtUsd(r.costUsd) : "unpriced");
   cost.dataset.usd = r.costUsd ?? "";
   tr.append(
-    h("td", "", new Date(r.tsMs || r.ts).toLocaleTimeString()),
+    h("td", "", clock(r.tsMs || r.ts)),
     h("td", "hide-narrow", r.provider),
     model,
     h("td", "num", fmtTokens(k.input + k.cacheWrite)),
@@ -575,8 +608,12 @@ $("follow").addEventListener("click", () => {
   invalidate("ctx", "resp");
 });
 
-const ro = new ResizeObserver(() => invalidate("ctx", "resp", "models", "spend"));
-for (const id of ["ctx-treemap", "resp-treemap", "model-treemap", "spend-day"]) ro.observe($(id));
+// Sizes come from the observer, so rendering never forces a synchronous layout.
+const ro = new ResizeObserver((entries) => {
+  for (const e of entries) sizes.set(e.target.id, { w: e.contentRect.width, h: e.contentRect.height });
+  invalidate("ctx", "resp", "models", "spend");
+});
+for (const id of ["ctx-treemap", "resp-treemap", "model-treemap", "spend-day", "spend-week"]) ro.observe($(id));
 // the "now" line and the forecast move with the clock
 setInterval(() => invalidate("spend"), 30000);
 

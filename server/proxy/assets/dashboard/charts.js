@@ -29,9 +29,9 @@ function money(v) {
  * budget `limits` ([{name, usd}]), a dashed `forecast` segment ([[ms, usd], [ms, usd]]) and
  * `ticks` ([[ms, label]]).
  */
-export function drawSpend(svg, { start, end, now, points, limits, forecast, ticks }) {
-  const W = Math.max(200, Math.round(svg.clientWidth || svg.getBoundingClientRect().width || 400));
-  const H = Math.max(100, Math.round(svg.clientHeight || 150));
+export function drawSpend(svg, { start, end, now, points, limits, forecast, ticks, size }) {
+  const W = Math.max(200, Math.round(size?.w || 400));
+  const H = Math.max(100, Math.round(size?.h || 150));
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.replaceChildren();
   const m = { l: 44, r: 8, t: 8, b: 18 };
@@ -55,13 +55,21 @@ export function drawSpend(svg, { start, end, now, points, limits, forecast, tick
     el("text", { class: "tick", x: tx, y: H - 4, "text-anchor": "middle" }, svg).textContent = label;
   }
   // step line: spend jumps when a request completes
+  // one step per pixel column at most: thousands of requests draw as fast as a few
   let d = "";
-  let prev = null;
-  for (const [t, v] of points) {
-    const px = x(t).toFixed(1);
-    const py = y(v).toFixed(1);
-    d += prev === null ? `M${px},${py}` : `H${px}V${py}`;
-    prev = py;
+  let prevX = null;
+  let prevY = null;
+  const cols = points.map((p) => Math.round(x(p[0])));
+  for (let i = 0; i < points.length; i++) {
+    const px = cols[i];
+    const lastInColumn = i === points.length - 1 || cols[i + 1] !== px;
+    if (prevX !== null && !lastInColumn) continue;
+    const py = y(points[i][1]).toFixed(1);
+    if (prevX === null) d += `M${px},${py}`;
+    else if (lastInColumn && (px !== prevX || py !== prevY)) d += `H${px}V${py}`;
+    else continue;
+    prevX = px;
+    prevY = py;
   }
   if (d) {
     el("path", { class: "area", d: `${d}V${y(0)}H${x(start)}Z` }, svg);

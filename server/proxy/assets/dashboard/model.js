@@ -174,19 +174,26 @@ export class Store {
  * the window: records before the earliest loaded one are in it, not in `records`).
  */
 export function spendSeries(records, start, now, totalUsd) {
-  const inside = records.filter((r) => r.tsMs >= start && r.tsMs <= now).sort((a, b) => a.tsMs - b.tsMs);
-  const totalP = parseUsd(totalUsd);
-  const loadedP = inside.reduce((s, r) => s + parseUsd(r.costUsd), 0n);
-  let acc = totalP - loadedP;
-  if (acc < 0n) acc = 0n;
+  // `records` is newest first (Store order): walk it backwards, oldest first. The points are
+  // for drawing (floats); the line ends exactly at the server's decimal total.
+  const inside = [];
+  for (let i = records.length - 1; i >= 0; i--) {
+    const r = records[i];
+    if (r.tsMs >= start && r.tsMs <= now) inside.push(r);
+  }
+  if (inside.some((r, i) => i > 0 && r.tsMs < inside[i - 1].tsMs)) inside.sort((a, b) => a.tsMs - b.tsMs);
+  const total = usdNumber(parseUsd(totalUsd));
+  let loaded = 0;
+  for (const r of inside) loaded += Number(r.costUsd) || 0;
+  let acc = Math.max(0, total - loaded);
   const firstT = inside.length ? inside[0].tsMs : now;
   const points = [[start, 0]];
-  if (acc > 0n) points.push([firstT, usdNumber(acc)]);
+  if (acc > 1e-12) points.push([firstT, acc]);
   for (const r of inside) {
-    acc += parseUsd(r.costUsd);
-    points.push([r.tsMs, usdNumber(acc)]);
+    acc += Number(r.costUsd) || 0;
+    points.push([r.tsMs, acc]);
   }
-  points.push([now, usdNumber(totalP)]);
+  points.push([now, total]);
   return points;
 }
 
