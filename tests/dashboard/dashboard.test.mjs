@@ -299,6 +299,26 @@ for (const [width, height] of [
   });
 }
 
+test("works inside a frame on another loopback origin (as in VS Code's webview)", async () => {
+  const { createServer } = await import("node:http");
+  const host = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!doctype html><iframe id="f" src="${proxy.url}/_promptmeter/" width="1200" height="800"></iframe>`);
+  });
+  await new Promise((r) => host.listen(0, "127.0.0.1", r));
+  const framing = await context.newPage();
+  try {
+    await framing.goto(`http://127.0.0.1:${host.address().port}/`);
+    const frame = await h.waitFor("the dashboard frame", async () => framing.frames().find((f) => f.url().startsWith(proxy.url)));
+    await h.waitFor("framed dashboard live with rows", async () =>
+      frame.evaluate(() => document.getElementById("conn")?.dataset.state === "live" && document.querySelectorAll("#recent tbody tr").length > 0),
+    );
+  } finally {
+    await framing.close();
+    host.close();
+  }
+});
+
 test("the page made no request off the proxy", () => {
   assert.deepEqual(foreign, []);
 });

@@ -97,6 +97,32 @@ test("`promptmeter demo --once` replays a session with alerts and reroutes, no A
   assert.equal(Number(m[2]), alerts.length);
   assert.equal(Number(m[3]), rerouted.length);
   assert.ok(shot, "the dashboard was photographed mid-session");
+  assert.match(output, /rerouted from claude-opus-4-1 by pressure/);
+  assert.match(output, /ALERT: Budget "demo-daily"/);
   // the temporary ledger is gone, and nothing was written to the (isolated) user dirs
+  const tmp = /Temporary ledger: (\S+)/.exec(output)?.[1];
+  assert.ok(tmp, output);
+  assert.equal(fs.existsSync(tmp), false, `${tmp} removed`);
   assert.deepEqual(fs.readdirSync(env.XDG_DATA_HOME), []);
+});
+
+test("`promptmeter demo` (no --once) replays until interrupted, then cleans up", async () => {
+  const dir = h.tmpdir("demo-loop");
+  const env = h.isolatedEnv(dir);
+  const port = await h.freePort();
+  const demo = h.start(h.BIN, ["demo", "--speed", "20", "--port", String(port)], { env, cwd: dir, log: "demo-loop.log" });
+  const url = `http://127.0.0.1:${port}`;
+  // a second round starts on its own
+  await h.waitFor("two replays", async () => {
+    if (demo.exitedWith !== null) throw new Error(`demo exited ${demo.exitedWith}`);
+    return /demo round 2:/.test(fs.readFileSync(path.join(h.OUT, "demo-loop.log"), "utf8"));
+  }, h.WAIT_MS * 3);
+  const summary = await (await fetch(`${url}/_promptmeter/summary`)).json();
+  assert.ok(summary.requests >= 40, `requests today: ${summary.requests}`);
+  process.kill(demo.pid, "SIGINT");
+  assert.equal(await demo.exited, 0);
+  const output = fs.readFileSync(path.join(h.OUT, "demo-loop.log"), "utf8");
+  assert.match(output, /demo stopped/);
+  const tmp = /Temporary ledger: (\S+)/.exec(output)?.[1];
+  assert.equal(fs.existsSync(tmp), false, `${tmp} removed`);
 });

@@ -131,44 +131,28 @@ impl Demo {
     pub async fn replay(&self, round: u32, narrate: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Outcome> {
         let mut feed = self.handle.app.feed.subscribe();
         let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-        let mut failed = 0;
+        let mut out = Outcome::default();
         let steps = script::session();
         let total = steps.len();
         for (i, step) in steps.into_iter().enumerate() {
             tokio::time::sleep(Duration::from_secs_f64(step.pause_ms as f64 / 1000.0 / self.speed)).await;
+            let head = format!("[{:>2}/{total}] {}", i + 1, step.note);
             match self.send(&client, &step, round).await {
-                Ok(status) if (200..300).contains(&status) => narrate(&format!("[{:>2}/{total}] {}", i + 1, step.note)),
+                Ok(status) if (200..300).contains(&status) => narrate(&head),
                 Ok(status) => {
-                    failed += 1;
-                    narrate(&format!("[{:>2}/{total}] {} -> HTTP {status}", i + 1, step.note));
+                    out.failed += 1;
+                    narrate(&format!("{head} -> HTTP {status}"));
                 }
                 Err(e) => {
-                    failed += 1;
-                    narrate(&format!("[{:>2}/{total}] {} -> {e:#}", i + 1, step.note));
+                    out.failed += 1;
+                    narrate(&format!("{head} -> {e:#}"));
                 }
             }
+            // the record is on the feed before the response ends
+            drain(&mut feed, &mut out, narrate);
         }
-        // let the last records reach the feed
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut out = Outcome {
-            failed,
-            ..Default::default()
-        };
-        while let Ok(ev) = feed.try_recv() {
-            let name = ev.lines().next().and_then(|l| l.strip_prefix("event: ")).unwrap_or("");
-            let data = ev.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
-            match name {
-                "request" => {
-                    out.requests += 1;
-                    let v: Value = serde_json::from_str(data).unwrap_or_default();
-                    if !v["reroute"].is_null() {
-                        out.reroutes += 1;
-                    }
-                }
-                "alert" => out.alerts += 1,
-                _ => {}
-            }
-        }
+        drain(&mut feed, &mut out, narrate);
         out.today_usd = self.handle.app.feed.totals().today_usd.normalize().to_string();
         Ok(out)
     }
@@ -203,6 +187,41 @@ impl Demo {
     /// Requests the simulated upstream answered.
     pub fn upstream_requests(&self) -> u64 {
         self.upstream.requests()
+    }
+}
+
+/// Count and narrate what the feed carried: the model that served each request, its cost, the
+/// reroutes and the alerts.
+fn drain(feed: &mut tokio::sync::broadcast::Receiver<Arc<str>>, out: &mut Outcome, narrate: &(dyn Fn(&str) + Sync)) {
+    while let Ok(ev) = feed.try_recv() {
+        let name = ev.lines().next().and_then(|l| l.strip_prefix("event: ")).unwrap_or("");
+        let data = ev.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
+        let v: Value = serde_json::from_str(data).unwrap_or_default();
+        match name {
+            "request" => {
+                out.requests += 1;
+                let served = v["modelServed"].as_str().unwrap_or("?");
+                let cost = v["costUsd"].as_str().unwrap_or("?");
+                let mut line = format!("        {served}, ${cost}");
+                if !v["reroute"].is_null() {
+                    out.reroutes += 1;
+                    line.push_str(&format!(
+                        " (rerouted from {} by {})",
+                        v["reroute"]["from"].as_str().unwrap_or("?"),
+                        v["reroute"]["rule"].as_str().unwrap_or("?")
+                    ));
+                }
+                narrate(&line);
+            }
+            "alert" => {
+                out.alerts += 1;
+                narrate(&format!(
+                    "        ALERT: {}",
+                    v["message"].as_str().unwrap_or("budget alert")
+                ));
+            }
+            _ => {}
+        }
     }
 }
 

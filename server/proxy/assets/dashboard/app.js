@@ -484,7 +484,7 @@ function renderSpend() {
     drawSpend(svg, { start, end, now, points, limits, forecast, ticks, size: sizeOf(svg) });
   };
   const dayTicks = [];
-  for (let hr = 0; hr <= 24; hr += 3) dayTicks.push([w.day + hr * 3600e3, `${pad(hr % 24)}:00`]);
+  for (let hr = 0; hr < 24; hr += 3) dayTicks.push([w.day + hr * 3600e3, `${pad(hr % 24)}:00`]);
   const weekTicks = [];
   for (let i = 0; i < 7; i++) {
     const d = new Date(w.week);
