@@ -124,6 +124,11 @@ impl Feed {
         let _ = self.tx.send(sse_event("alert", alert));
     }
 
+    /// Why routing held a rule back for a session (issue 5), as `route` events.
+    pub fn publish_route_note(&self, note: &Value) {
+        let _ = self.tx.send(sse_event("route", note));
+    }
+
     pub fn totals(&self) -> Totals {
         self.state().totals.clone()
     }

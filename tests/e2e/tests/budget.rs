@@ -674,6 +674,7 @@ fn sessions_keep_their_model_while_switching_would_break_them() {
     seed(&dir.path().join("ledger.sqlite"), "anthropic", "0.0045");
     let config = "[budgets.weekly]\nwindow = \"week\"\nusd = \"0.01\"\n";
     let proxy = Proxy::start(dir.path(), config, &fake.url());
+    let feed = Feed::subscribe(&proxy.addr);
     let cached = [("x-fake-scenario", "cache"), ("x-claude-code-session-id", "sess-warm")];
     let r = proxy.anthropic(OPUS, &cached);
     assert_eq!(r.json()["model"], OPUS, "45%: no cap");
@@ -699,6 +700,13 @@ fn sessions_keep_their_model_while_switching_would_break_them() {
         "{}",
         proxy.log()
     );
+    let notes = feed.wait_for("route", 1);
+    assert_eq!(notes[0]["session"], "sess-warm");
+    assert_eq!(notes[0]["modelRequested"], OPUS);
+    assert!(
+        notes[0]["note"].as_str().unwrap().contains("warm prompt cache"),
+        "{notes:?}"
+    );
 
     // Continuation ids pin the model; without one the cap applies.
     let resp = |extra: Value| {
@@ -717,6 +725,8 @@ fn sessions_keep_their_model_while_switching_would_break_them() {
             .log()
             .contains("kept on gpt-5 because previous_response_id resp_abc")
     );
+    let notes = feed.wait_for("route", 2);
+    assert_eq!(notes.len(), 2, "{notes:?}");
     assert_eq!(resp(json!({})).json()["model"], "gpt-5-nano");
 
     // Chat Completions and Gemini (whose model is in the path) are capped too.

@@ -203,12 +203,16 @@ impl Router {
             return route;
         }
         if self.sticky == Sticky::Cache
-            && let Some(s) = session.filter(|s| s.cache_warm(now))
+            && let Some(s) = session
         {
-            let warm = s.model.as_str();
-            let allowed =
-                pressure::same_model(catalog, warm, asked) || pressure::dearer(catalog, warm, asked) == Some(false);
-            if allowed && !pressure::same_model(catalog, warm, &cap.model) {
+            // Stay on a model whose cache is warm, if it is the one asked for or one between
+            // the cap and it (a model an earlier cap moved the session to).
+            let keep = s.warm(now).find(|w| {
+                pressure::same_model(catalog, w, asked)
+                    || (pressure::dearer(catalog, w, asked) == Some(false)
+                        && pressure::dearer(catalog, w, &cap.model) == Some(true))
+            });
+            if let Some(warm) = keep {
                 let session_id = f.session.as_deref().unwrap_or("?");
                 route.notes.push(format!(
                     "{} held back: session {session_id} has a warm prompt cache on {warm}; \
@@ -340,24 +344,37 @@ mod tests {
             ..Default::default()
         };
         sessions.observe("s1", "claude-opus-4-8", &cached, NOW - time::Duration::minutes(2));
+        // A side request on Haiku in the same session changes nothing.
+        sessions.observe(
+            "s1",
+            "claude-haiku-4-5",
+            &Usage::default(),
+            NOW - time::Duration::minutes(1),
+        );
         let out = check(&r, &opus, Some(dec!(0.9)), sessions.get("s1"));
         assert!(
-            out.starts_with("- - pressure>85% weekly held back: session s1 has a warm prompt cache"),
+            out.starts_with("- - pressure>85% weekly held back: session s1 has a warm prompt cache on claude-opus-4-8"),
             "{out}"
         );
         // Once the cache is cold, the cap applies.
-        let mut sessions = SessionTable::default();
-        sessions.observe("s1", "claude-opus-4-8", &cached, NOW - time::Duration::minutes(6));
+        let mut cold = SessionTable::default();
+        cold.observe("s1", "claude-opus-4-8", &cached, NOW - time::Duration::minutes(6));
         assert_eq!(
-            check(&r, &opus, Some(dec!(0.9)), sessions.get("s1")),
+            check(&r, &opus, Some(dec!(0.9)), cold.get("s1")),
             "claude-sonnet-4-5 pressure>85% weekly"
         );
-        // A session already moved to sonnet stays there (warm) when the cap drops to haiku.
-        sessions.observe("s1", "claude-sonnet-4-5", &cached, NOW - time::Duration::minutes(1));
-        let out = check(&r, &opus, Some(dec!(0.96)), sessions.get("s1"));
+        // A session moved to Sonnet stays there (warm) when the cap drops to Haiku.
+        let mut moved = SessionTable::default();
+        moved.observe("s1", "claude-sonnet-4-5", &cached, NOW - time::Duration::minutes(1));
+        let out = check(&r, &opus, Some(dec!(0.96)), moved.get("s1"));
         assert!(
             out.starts_with("claude-sonnet-4-5 pressure>95% weekly pressure>95% weekly held back"),
             "{out}"
+        );
+        // ...but a warm Sonnet cache does not hold a Sonnet-capped Opus request on Opus.
+        assert_eq!(
+            check(&r, &opus, Some(dec!(0.9)), moved.get("s1")),
+            "claude-sonnet-4-5 pressure>85% weekly"
         );
         // sticky = "continuation" ignores caches.
         let c = router("[routing]\nsticky = \"continuation\"\n");

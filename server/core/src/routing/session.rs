@@ -1,7 +1,9 @@
-//! Session stickiness: which model each session was last served by, and until when its prompt
-//! cache is warm. Switching a session's model while its cache is warm makes the next request
-//! write the whole context again on the new model; routing keeps such a session on its model
-//! and says why. The table is bounded: the least recently seen sessions are forgotten.
+//! Session stickiness: which models hold a warm prompt cache in each session, and until when.
+//! Switching a session's model while its cache is warm makes the next request write the whole
+//! context again on the new model; routing keeps such a session on its model and says why.
+//! Warmth is per model: an agent's side requests on a small model (titles, quota checks) in
+//! the same session neither warm nor cool the main conversation's cache. The table is bounded:
+//! the least recently seen sessions are forgotten.
 
 use std::collections::HashMap;
 
@@ -13,19 +15,38 @@ use crate::usage::Usage;
 /// lives about as long.
 pub const CACHE_TTL_5M: Duration = Duration::minutes(5);
 pub const CACHE_TTL_1H: Duration = Duration::hours(1);
+/// Models remembered per session.
+const MODELS_PER_SESSION: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionState {
-    /// The model that last served the session's main conversation.
+pub struct ModelCache {
     pub model: String,
     pub last_seen: OffsetDateTime,
-    /// The session's prompt cache is warm until then.
+    /// The cache of this model in this session is warm until then.
     pub cache_until: Option<OffsetDateTime>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionState {
+    /// Most recently seen first.
+    pub models: Vec<ModelCache>,
+}
+
 impl SessionState {
-    pub fn cache_warm(&self, now: OffsetDateTime) -> bool {
-        self.cache_until.is_some_and(|t| now < t)
+    pub fn last_seen(&self) -> Option<OffsetDateTime> {
+        self.models.first().map(|m| m.last_seen)
+    }
+
+    /// The models whose cache is warm at `now`, most recently used first.
+    pub fn warm(&self, now: OffsetDateTime) -> impl Iterator<Item = &str> {
+        self.models
+            .iter()
+            .filter(move |m| m.cache_until.is_some_and(|t| now < t))
+            .map(|m| m.model.as_str())
+    }
+
+    pub fn cache_warm(&self, model: &str, now: OffsetDateTime) -> bool {
+        self.warm(now).any(|m| m == model)
     }
 }
 
@@ -61,7 +82,7 @@ impl SessionTable {
         self.map.is_empty()
     }
 
-    /// A response of the session's main conversation: `model` served it with `usage`.
+    /// A response in session `id`: `model` served it with `usage`.
     pub fn observe(&mut self, id: &str, model: &str, usage: &Usage, now: OffsetDateTime) {
         let ttl = if usage.cache_write_1h > 0 {
             Some(CACHE_TTL_1H)
@@ -70,28 +91,36 @@ impl SessionTable {
         } else {
             None
         };
-        let prev = self.map.get(id);
-        let same_model = prev.is_some_and(|p| p.model == model);
-        // A 1-hour cache written earlier stays warm through 5-minute reads.
-        let earlier = prev.filter(|_| same_model).and_then(|p| p.cache_until);
-        let cache_until = match (ttl.map(|t| now + t), earlier) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
         if !self.map.contains_key(id)
             && self.map.len() >= self.capacity
-            && let Some(oldest) = self.map.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| k.clone())
+            && let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(_, s)| s.last_seen())
+                .map(|(k, _)| k.clone())
         {
             self.map.remove(&oldest);
         }
-        self.map.insert(
-            id.to_string(),
-            SessionState {
+        let state = self.map.entry(id.to_string()).or_default();
+        let earlier = state
+            .models
+            .iter()
+            .position(|m| m.model == model)
+            .map(|i| state.models.remove(i));
+        // A 1-hour cache written earlier stays warm through 5-minute reads.
+        let cache_until = match (ttl.map(|t| now + t), earlier.and_then(|e| e.cache_until)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        state.models.insert(
+            0,
+            ModelCache {
                 model: model.to_string(),
                 last_seen: now,
                 cache_until,
             },
         );
+        state.models.truncate(MODELS_PER_SESSION);
     }
 }
 
@@ -110,23 +139,26 @@ mod tests {
     }
 
     #[test]
-    fn cache_warmth_follows_usage() {
+    fn cache_warmth_follows_usage_per_model() {
         let mut s = SessionTable::default();
         s.observe("a", "m", &Usage::default(), T);
-        assert!(!s.get("a").unwrap().cache_warm(T));
+        assert!(!s.get("a").unwrap().cache_warm("m", T));
         s.observe("a", "m", &cached(), T);
-        assert!(s.get("a").unwrap().cache_warm(T + Duration::minutes(4)));
-        assert!(!s.get("a").unwrap().cache_warm(T + Duration::minutes(5)));
+        assert!(s.get("a").unwrap().cache_warm("m", T + Duration::minutes(4)));
+        assert!(!s.get("a").unwrap().cache_warm("m", T + Duration::minutes(5)));
         let long = Usage {
             cache_write_1h: 10,
             ..Default::default()
         };
         s.observe("a", "m", &long, T);
         s.observe("a", "m", &cached(), T + Duration::minutes(1));
-        assert!(s.get("a").unwrap().cache_warm(T + Duration::minutes(50)));
-        // A different model's cache is a different cache.
-        s.observe("a", "other", &cached(), T + Duration::minutes(2));
-        assert!(!s.get("a").unwrap().cache_warm(T + Duration::minutes(8)));
+        assert!(s.get("a").unwrap().cache_warm("m", T + Duration::minutes(50)));
+        // A side request on another model leaves the main model's cache warm.
+        s.observe("a", "small", &Usage::default(), T + Duration::minutes(2));
+        let st = s.get("a").unwrap();
+        assert!(st.cache_warm("m", T + Duration::minutes(8)));
+        assert_eq!(st.warm(T + Duration::minutes(8)).collect::<Vec<_>>(), vec!["m"]);
+        assert_eq!(st.models[0].model, "small");
     }
 
     #[test]
@@ -139,5 +171,9 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert!(s.get("b").is_none());
         assert!(s.get("a").is_some() && s.get("c").is_some());
+        for i in 0..20 {
+            s.observe("a", &format!("m{i}"), &cached(), T);
+        }
+        assert_eq!(s.get("a").unwrap().models.len(), MODELS_PER_SESSION);
     }
 }

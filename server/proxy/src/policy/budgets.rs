@@ -30,6 +30,8 @@ use crate::App;
 
 /// A reservation whose request never settled (the proxy gave up on it) is released after this.
 const STALE_AFTER: Duration = Duration::hours(1);
+/// Sessions whose last routing note is remembered (then the memory starts over).
+const NOTED_MAX: usize = 10_000;
 
 struct Pending {
     reservation: Option<ReservationId>,
@@ -40,6 +42,8 @@ struct Pending {
 struct State {
     book: BudgetBook,
     sessions: SessionTable,
+    /// The last routing note published per session (each note goes out once, not per request).
+    noted: HashMap<String, String>,
     pending: HashMap<u64, Pending>,
     next_ticket: u64,
 }
@@ -112,6 +116,7 @@ impl BudgetPolicy {
             state: Mutex::new(State {
                 book,
                 sessions: SessionTable::default(),
+                noted: HashMap::new(),
                 pending: HashMap::new(),
                 next_ticket: 1,
             }),
@@ -206,15 +211,23 @@ impl Policy for BudgetPolicy {
         // the body may take a while); reserve under it again (atomic with the limit check).
         let (pressure, session) = {
             let mut st = lock(&self.state);
-            let State { book, pending, .. } = &mut *st;
-            // Requests the proxy gave up on without settling must not hold budget forever.
-            pending.retain(|_, p| {
-                let stale = now - p.started > STALE_AFTER;
-                if stale && let Some(r) = p.reservation {
-                    book.release(r);
-                }
-                !stale
-            });
+            let State {
+                book,
+                pending,
+                next_ticket,
+                ..
+            } = &mut *st;
+            // Requests the proxy gave up on without settling must not hold budget forever
+            // (swept every 64th request: the sweep walks every request in flight).
+            if next_ticket.is_multiple_of(64) {
+                pending.retain(|_, p| {
+                    let stale = now - p.started > STALE_AFTER;
+                    if stale && let Some(r) = p.reservation {
+                        book.release(r);
+                    }
+                    !stale
+                });
+            }
             let pressure = book.pressure(&charge, self.router.pressure.budget.as_deref(), now);
             (pressure, req.session.and_then(|s| st.sessions.get(s)).cloned())
         };
@@ -233,8 +246,24 @@ impl Policy for BudgetPolicy {
                 }
             }
         }
-        for note in &route.notes {
+        if !route.notes.is_empty() {
+            let note = route.notes.join("; ");
             tracing::info!(session = req.session.unwrap_or("-"), "routing: {note}");
+            let key = req.session.unwrap_or("").to_string();
+            let fresh = {
+                let mut st = lock(&self.state);
+                if st.noted.len() >= NOTED_MAX {
+                    st.noted.clear();
+                }
+                st.noted.insert(key, note.clone()).as_ref() != Some(&note)
+            };
+            if fresh && let Some(app) = self.app.get().and_then(Weak::upgrade) {
+                let event = serde_json::json!({
+                    "session": req.session, "provider": req.provider,
+                    "modelRequested": facts.model, "note": note,
+                });
+                app.feed.publish_route_note(&event);
+            }
         }
         let served = route.model.clone().or_else(|| facts.model.clone());
         let provider = upstream
