@@ -237,8 +237,14 @@ test("totals, rows and costs equal the ledger's", async () => {
   const models = [...new Set(list.map((r) => r.modelServed))].sort();
   const blocks = await page.$$eval("#model-treemap .block", (bs) => bs.map((b) => b.dataset.key.split("/")[1]).sort());
   assert.deepEqual(blocks, models);
-  const tableModels = await page.$$eval("#model-table tbody tr", (trs) => trs.map((t) => t.dataset.model).sort());
+  const tableModels = await page.$$eval("#model-table tbody tr.model-row", (trs) => trs.map((t) => t.dataset.model).sort());
   assert.deepEqual(tableModels, models);
+  // and per provider: one row each, with its request count
+  const providers = await page.$$eval("#model-table tbody tr.prov-row", (trs) => trs.map((t) => [t.dataset.provider, Number(t.cells[1].textContent)]));
+  assert.deepEqual(
+    providers.sort(),
+    ["anthropic", "openai"].map((p) => [p, list.filter((r) => r.provider === p).length]),
+  );
 });
 
 test("clicking a row shows that request; 'follow latest' goes back", async () => {
@@ -298,6 +304,23 @@ for (const [width, height] of [
     await shot(`size-${width}x${height}`);
   });
 }
+
+test("stays bounded under hundreds of requests: the table keeps its newest rows", async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const before = await page.evaluate(() => window.__promptmeter.store.records.length);
+  const N = 240;
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < N) await anthropic(next++ % 5);
+  }));
+  await h.waitFor("every request reached the page", async () => (await page.evaluate(() => window.__promptmeter.store.records.length)) === before + N);
+  const shown = await rows();
+  assert.equal(shown.length, 150, "at most 150 rows in the DOM");
+  const list = await recent(150);
+  assert.deepEqual(shown.map((r) => r.id), list.map((r) => r.id), "the newest 150, newest first");
+  const total = await ledgerTotal();
+  await h.waitFor("today equals the ledger", async () => (await page.$eval("#today", (e) => e.dataset.usd)) === h.normDecimal(total.costUsd));
+});
 
 test("works inside a frame on another loopback origin (as in VS Code's webview)", async () => {
   const { createServer } = await import("node:http");

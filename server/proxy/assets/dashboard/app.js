@@ -432,13 +432,12 @@ function renderModels() {
 
   const tbody = $("model-table").tBodies[0];
   tbody.replaceChildren();
-  const aggs = [...store.byModel.values()].sort((a, b) => (b.costP > a.costP ? 1 : b.costP < a.costP ? -1 : 0));
-  for (const a of aggs.slice(0, 12)) {
-    const tr = h("tr");
-    tr.dataset.model = a.key;
+  const byCost = (a, b) => (b.costP > a.costP ? 1 : b.costP < a.costP ? -1 : 0);
+  const line = (a, label, cls) => {
+    const tr = h("tr", cls);
     const t = a.tokens;
-    for (const [v, cls] of [
-      [a.key, ""],
+    for (const [v, c] of [
+      [label, ""],
       [String(a.requests), "num"],
       [fmtTokens(t.input + t.cacheWrite), "num"],
       [fmtTokens(t.cacheRead), "num hide-narrow"],
@@ -446,10 +445,19 @@ function renderModels() {
       [fmtUsd(a.costP), "num"],
       [fmtMs(a.latencySum / a.requests), "num hide-narrow"],
     ]) {
-      tr.append(h("td", cls, v));
+      tr.append(h("td", c, v));
     }
-    tr.firstChild.title = `${a.provider} · ${a.key}`;
+    tr.firstChild.title = label;
     tbody.append(tr);
+    return tr;
+  };
+  // per provider, then its models
+  const models = [...store.byModel.values()].sort(byCost);
+  for (const p of [...store.byProvider.values()].sort(byCost)) {
+    line(p, p.key, "prov-row").dataset.provider = p.key;
+    for (const m of models.filter((m) => m.provider === p.key).slice(0, 8)) {
+      line(m, m.key, "model-row").dataset.model = m.key;
+    }
   }
 }
 
@@ -462,6 +470,14 @@ function renderSpend() {
   if (!t) return;
   const now = Date.now();
   const w = windowStarts(now);
+  // the server's windows (its offset and week start) when a budget tells them
+  for (const [win, from, to] of [["day", "day", "nextDay"], ["week", "week", "nextWeek"]]) {
+    const b = budgetsFor(win).find((b) => b.windowStart && b.resetsAt);
+    if (b) {
+      w[from] = Date.parse(b.windowStart);
+      w[to] = Date.parse(b.resetsAt);
+    }
+  }
   const pad = (n) => String(n).padStart(2, "0");
   const draw = (svg, start, end, total, windowName, ticks) => {
     const points = spendSeries(store.records, start, now, total);
