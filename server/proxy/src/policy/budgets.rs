@@ -183,16 +183,42 @@ fn restore(
     Ok(())
 }
 
+/// Remember `note` as the session's latest; true when it differs from the one before.
+fn first_time(noted: &mut HashMap<String, String>, session: String, note: &str) -> bool {
+    if noted.len() >= NOTED_MAX && !noted.contains_key(&session) {
+        noted.clear();
+    }
+    noted.insert(session, note.to_string()).as_deref() != Some(note)
+}
+
 fn header<'a>(req: &'a PolicyRequest<'_>, name: &str) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 impl Policy for BudgetPolicy {
     fn before(&self, req: &PolicyRequest<'_>) -> Verdict {
+        self.before_at(req, OffsetDateTime::now_utc())
+    }
+
+    fn settle(&self, record: &RequestRecord, reservation: Option<u64>) {
+        self.settle_at(record, reservation, OffsetDateTime::now_utc())
+    }
+
+    fn budgets(&self) -> serde_json::Value {
+        let status = lock(&self.state).book.status(OffsetDateTime::now_utc());
+        serde_json::to_value(status).unwrap_or_else(|_| serde_json::json!([]))
+    }
+
+    fn name(&self) -> &'static str {
+        "budgets"
+    }
+}
+
+impl BudgetPolicy {
+    fn before_at(&self, req: &PolicyRequest<'_>, now: OffsetDateTime) -> Verdict {
         if self.idle {
             return Verdict::forward();
         }
-        let now = OffsetDateTime::now_utc();
         let wire = wire_of(req.provider, req.path, &self.named);
         let mut facts = RequestFacts::from_body(req.provider, wire, req.path, req.body);
         if facts.model.is_none() {
@@ -250,13 +276,7 @@ impl Policy for BudgetPolicy {
             let note = route.notes.join("; ");
             tracing::info!(session = req.session.unwrap_or("-"), "routing: {note}");
             let key = req.session.unwrap_or("").to_string();
-            let fresh = {
-                let mut st = lock(&self.state);
-                if st.noted.len() >= NOTED_MAX {
-                    st.noted.clear();
-                }
-                st.noted.insert(key, note.clone()).as_ref() != Some(&note)
-            };
+            let fresh = first_time(&mut lock(&self.state).noted, key, &note);
             if fresh && let Some(app) = self.app.get().and_then(Weak::upgrade) {
                 let event = serde_json::json!({
                     "session": req.session, "provider": req.provider,
@@ -325,11 +345,10 @@ impl Policy for BudgetPolicy {
         }
     }
 
-    fn settle(&self, record: &RequestRecord, reservation: Option<u64>) {
+    fn settle_at(&self, record: &RequestRecord, reservation: Option<u64>, now: OffsetDateTime) {
         if self.idle {
             return;
         }
-        let now = OffsetDateTime::now_utc();
         let cost = charged(record, &self.named);
         let alerts = {
             let mut st = lock(&self.state);
@@ -357,15 +376,6 @@ impl Policy for BudgetPolicy {
             tracing::warn!("budget: {}", alert.message);
             self.publish_alert(&serde_json::to_value(&alert).unwrap_or_default());
         }
-    }
-
-    fn budgets(&self) -> serde_json::Value {
-        let status = lock(&self.state).book.status(OffsetDateTime::now_utc());
-        serde_json::to_value(status).unwrap_or_else(|_| serde_json::json!([]))
-    }
-
-    fn name(&self) -> &'static str {
-        "budgets"
     }
 }
 
@@ -417,6 +427,50 @@ mod tests {
     }
 
     const OPUS: &str = r#"{"model":"claude-opus-4-8","max_tokens":4000,"messages":[]}"#;
+
+    #[test]
+    fn each_routing_note_is_said_once_per_session() {
+        let mut noted = HashMap::new();
+        assert!(first_time(&mut noted, "a".into(), "warm"));
+        assert!(!first_time(&mut noted, "a".into(), "warm"));
+        assert!(first_time(&mut noted, "b".into(), "warm"));
+        assert!(first_time(&mut noted, "a".into(), "continuation"));
+        assert!(first_time(&mut noted, "a".into(), "warm"));
+    }
+
+    #[test]
+    fn reservations_never_settled_are_released_after_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = policy(
+            "[budgets.weekly]\nwindow = \"week\"\nusd = 1000\n",
+            &dir.path().join("l.sqlite"),
+        );
+        let cat = Catalog::bundled();
+        let h = HeaderMap::new();
+        let req = PolicyRequest {
+            provider: "anthropic",
+            path: "/v1/messages",
+            model: None,
+            stream: false,
+            session: None,
+            project: None,
+            headers: &h,
+            body: OPUS.as_bytes(),
+            catalog: &cat,
+        };
+        let t0 = OffsetDateTime::now_utc();
+        assert!(p.before_at(&req, t0).reservation.is_some()); // the proxy never settles this one
+        let one: Decimal = p.budgets()[0]["reservedUsd"].as_str().unwrap().parse().unwrap();
+        let later = t0 + Duration::minutes(61);
+        for _ in 0..62 {
+            p.before_at(&req, later);
+        }
+        let reserved =
+            |p: &BudgetPolicy| -> Decimal { p.budgets()[0]["reservedUsd"].as_str().unwrap().parse().unwrap() };
+        assert_eq!(reserved(&p), one * Decimal::from(63));
+        p.before_at(&req, later); // the 64th request sweeps, then reserves its own
+        assert_eq!(reserved(&p), one * Decimal::from(63), "the stale one is gone");
+    }
 
     #[test]
     fn nothing_configured_forwards_without_a_ticket() {
