@@ -290,6 +290,7 @@ for (const [width, height] of [
     await page.setViewportSize({ width, height });
     const [latest] = await recent(1);
     await checkContext(latest);
+    assert.deepEqual(await page.$$eval('#recent tbody tr[aria-selected="true"]', (trs) => trs.map((t) => t.dataset.id)), [latest.id], "the shown request is marked in the table");
     const overflow = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
     assert.ok(overflow.scroll <= overflow.client, `page scrolls sideways: ${overflow.scroll} > ${overflow.client}`);
     for (const sel of ["#conn", "#today", "#week", "#ctx-treemap", "#ctx-legend", "#resp-treemap", "#model-treemap", "#spend-day", "#spend-week", "#budgets .gauge", "#reroutes", ".recent .table-wrap"]) {
