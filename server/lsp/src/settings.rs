@@ -46,6 +46,62 @@ pub fn user_config_file() -> Option<PathBuf> {
     Some(base.join("promptmeter").join("config.toml"))
 }
 
+/// Editor settings come in the config's shape (`{"models": {"active": ..}, "lsp": {..}}`);
+/// editor-style keys are accepted too: `model` (the active model), `models` as a list (the
+/// comparison models), `proxy.url` (the proxy whose feed to relay). Other editor-only keys
+/// (`server`, `trace`) are dropped.
+pub fn normalise_editor_settings(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let Some(o) = v.as_object() else { return v.clone() };
+    let mut out = Map::new();
+    let mut models = Map::new();
+    let mut lsp = Map::new();
+    for (k, val) in o {
+        match (k.as_str(), val) {
+            ("model", Value::String(m)) => {
+                models.insert("active".into(), Value::String(m.clone()));
+            }
+            ("models", Value::Array(list)) => {
+                models.insert("compare".into(), Value::Array(list.clone()));
+            }
+            ("proxy", Value::Object(p)) if p.contains_key("url") => {
+                if let Some(Value::String(url)) = p.get("url")
+                    && !url.trim().is_empty()
+                {
+                    lsp.insert(
+                        "feed_url".into(),
+                        Value::String(format!("{}/_promptmeter/feed", url.trim().trim_end_matches('/'))),
+                    );
+                }
+                let rest: Map<String, Value> = p
+                    .iter()
+                    .filter(|(k, _)| *k != "url")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !rest.is_empty() {
+                    out.insert("proxy".into(), Value::Object(rest));
+                }
+            }
+            ("server" | "trace", _) => {}
+            _ => {
+                out.insert(k.clone(), val.clone());
+            }
+        }
+    }
+    for (key, extra) in [("models", models), ("lsp", lsp)] {
+        if extra.is_empty() {
+            continue;
+        }
+        let entry = out.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = entry {
+            for (k, v) in extra {
+                m.entry(k).or_insert(v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
 fn build_globs(patterns: &[String], errors: &mut Vec<String>) -> GlobSet {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
@@ -102,11 +158,11 @@ impl Settings {
             }
         }
         for json in &src.editor {
-            let json = json.get("promptmeter").unwrap_or(json);
+            let json = normalise_editor_settings(json.get("promptmeter").unwrap_or(json));
             if json.is_null() || json.as_object().is_some_and(|o| o.is_empty()) {
                 continue;
             }
-            match config.with_json_overrides(json) {
+            match config.with_json_overrides(&json) {
                 Ok(c) => config = c,
                 Err(e) => errors.push(e.to_string()),
             }
@@ -262,6 +318,21 @@ mod tests {
             assert!(!s.selects(Path::new(no)), "{no}");
         }
         assert!(s.errors.is_empty(), "{:?}", s.errors);
+    }
+
+    #[test]
+    fn editor_style_settings_are_translated() {
+        let v = normalise_editor_settings(&serde_json::json!({
+            "model": "gpt-5", "models": ["gpt-5", "claude-opus-4-8"], "proxy": {"url": "http://127.0.0.1:9/"},
+            "server": {"path": "/x"}, "lsp": {"inlay_hints": false}
+        }));
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "models": {"active": "gpt-5", "compare": ["gpt-5", "claude-opus-4-8"]},
+                "lsp": {"inlay_hints": false, "feed_url": "http://127.0.0.1:9/_promptmeter/feed"}
+            })
+        );
     }
 
     #[test]

@@ -154,7 +154,22 @@ impl LspClient {
 
     /// Start and initialize with `initializationOptions` (client capabilities of a modern
     /// editor: inlay hints with refresh, workspace configuration, UTF-16 positions).
+    /// The proxy feed is off unless `init_options` sets `lsp.feed_url` (no test may depend on a
+    /// proxy that happens to run on the machine).
     pub fn start_with(setup: impl FnOnce(&TempDir, &TempDir), init_options: Value) -> LspClient {
+        let mut init_options = if init_options.is_object() {
+            init_options
+        } else {
+            json!({})
+        };
+        if init_options["lsp"]["feed_url"].is_null() {
+            let lsp = init_options
+                .as_object_mut()
+                .expect("object")
+                .entry("lsp")
+                .or_insert_with(|| json!({}));
+            lsp["feed_url"] = json!("");
+        }
         let mut c = LspClient::spawn();
         setup(&c.workspace, &c.home);
         let root = file_uri(c.workspace.path());

@@ -38,6 +38,7 @@ pub async fn did_change_configuration(state: Arc<State>, p: DidChangeConfigurati
 
 /// Re-run diagnostics for every open document and ask the client to re-fetch inlay hints.
 pub async fn refresh(state: &Arc<State>) {
+    crate::feed::start(state);
     let uris: Vec<_> = state.docs.iter().map(|e| e.key().clone()).collect();
     for uri in uris {
         crate::handlers::diagnostics::schedule(state, uri);
