@@ -176,7 +176,8 @@ test("budget pressure colours the status bar and the alert shows as a notificati
     const item = document.getElementById("promptmeter.promptmeter.promptmeter.spend");
     const probe = document.createElement("div");
     probe.style.backgroundColor = "var(--vscode-statusBarItem-warningBackground)";
-    document.body.appendChild(probe);
+    // theme colours are CSS variables on the workbench element
+    document.querySelector(".monaco-workbench").appendChild(probe);
     const warning = getComputedStyle(probe).backgroundColor;
     probe.remove();
     return { item: getComputedStyle(item).backgroundColor, warning };
