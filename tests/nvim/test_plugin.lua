@@ -98,6 +98,8 @@ H.test("statusline text and colour follow the spend notification", function()
   H.eq(sl.text(), "$1.23 today · 86% weekly", "connected text")
   H.eq(sl.highlight(), "PromptmeterWarn", "warning colour")
   H.eq(sl.statusline(), "%#PromptmeterWarn#$1.23 today · 86%% weekly%*", "statusline escapes %")
+  H.eq(sl.format_percent(0.945), "94%", "budget share rounds down")
+  H.eq(sl.format_percent(1), "100%", "used up")
   spend.budget.level = "error"
   sl.update(spend)
   H.eq(sl.highlight(), "PromptmeterError", "error colour")

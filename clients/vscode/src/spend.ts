@@ -68,8 +68,9 @@ export function formatUsd(value: string | null | undefined): string {
   return `$${n.toFixed(2)}`;
 }
 
+/** Budget share, rounded down (as the server's alert messages do): 100% means used up. */
 export function formatPercent(pressure: number): string {
-  return `${Math.round(pressure * 100)}%`;
+  return `${Math.floor(pressure * 100 + 1e-9)}%`;
 }
 
 export function formatTokens(n: number): string {
@@ -132,7 +133,7 @@ function tooltipMarkdown(spend: Spend): string {
   lines.push(`| this week | ${formatUsd(spend.weekUsd ?? "0")} |`);
   if (spend.session) {
     lines.push(
-      `| this session | ${formatUsd(spend.session.usd)} (${spend.session.requests} requests) |`,
+      `| this session | ${formatUsd(spend.session.usd)} (${plural(spend.session.requests, "request")}) |`,
     );
   }
   if (spend.budget) {
@@ -160,6 +161,10 @@ function tooltipMarkdown(spend: Spend): string {
   }
   lines.push("Click for details.");
   return lines.join("\n");
+}
+
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** One line describing a response: model, tokens, cost, latency, rerouting. */

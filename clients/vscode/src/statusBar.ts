@@ -2,7 +2,7 @@
 // details quick pick that a click on it opens.
 
 import * as vscode from "vscode";
-import { type Spend, formatPercent, formatUsd, lastResponseLine, statusView } from "./spend";
+import { type Spend, formatPercent, formatUsd, lastResponseLine, plural, statusView } from "./spend";
 
 export class SpendStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -61,7 +61,7 @@ export async function showSpendDetails(spend: Spend | undefined): Promise<void> 
       });
     }
     if (spend.session) {
-      items.push({ label: `$(history) Session ${formatUsd(spend.session.usd)}`, detail: `${spend.session.requests} requests` });
+      items.push({ label: `$(history) Session ${formatUsd(spend.session.usd)}`, detail: plural(spend.session.requests, "request") });
     }
     if (spend.last) {
       items.push({ label: "$(arrow-right) Last response", detail: lastResponseLine(spend.last) });

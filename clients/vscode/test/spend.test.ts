@@ -77,6 +77,14 @@ test("an alert shows in the tooltip", () => {
   assert.match(t, /\$\(warning\) Weekly budget at 86%/);
 });
 
+test("budget share rounds down, like the server's alert messages", () => {
+  const text = (pressure: number) => statusView({ ...connected, budget: { ...connected.budget!, pressure } }).text;
+  assert.equal(text(0.945), "$(pulse) $1.23 today · 94% weekly");
+  assert.equal(text(0.999), "$(pulse) $1.23 today · 99% weekly");
+  assert.equal(text(1), "$(pulse) $1.23 today · 100% weekly");
+  assert.match(statusView({ ...connected, session: { id: "s", usd: "0.1", requests: 1 } }).tooltip, /\(1 request\)/);
+});
+
 test("formatUsd", () => {
   assert.equal(formatUsd("0"), "$0.00");
   assert.equal(formatUsd("12.345"), "$12.35");

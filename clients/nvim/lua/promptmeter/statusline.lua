@@ -29,10 +29,11 @@ function M.format_usd(value)
   return string.format("$%.2f", n)
 end
 
+---Budget share, rounded down (as the server's alert messages do): 100% means used up.
 ---@param pressure number
 ---@return string
 function M.format_percent(pressure)
-  return string.format("%d%%", math.floor(pressure * 100 + 0.5))
+  return string.format("%d%%", math.floor(pressure * 100 + 1e-9))
 end
 
 ---Called by the notification handler (and with nil when the server stops).
@@ -117,7 +118,8 @@ function M.details()
   end
   if type(spend.session) == "table" then
     local session = spend.session
-    table.insert(lines, ("session %s: %s in %d requests"):format(session.id, M.format_usd(session.usd), session.requests or 0))
+    local n = session.requests or 0
+    table.insert(lines, ("session %s: %s in %d request%s"):format(session.id, M.format_usd(session.usd), n, n == 1 and "" or "s"))
   end
   local last = spend.last
   if type(last) == "table" then
