@@ -239,6 +239,10 @@ pub async fn metered(
         bytes_in: body.len() as u64,
         service_tier: info.service_tier.clone(),
         reroute,
+        captured_request: app
+            .config
+            .capture_text
+            .then(|| String::from_utf8_lossy(&body[..body.len().min(crate::metered::MAX_CAPTURE)]).into_owned()),
     };
 
     let Some(uri) = upstream_uri(&route.base, &route.path_and_query) else {
@@ -267,6 +271,7 @@ pub async fn metered(
                 ttft_ms: None,
                 bytes_out: 0,
                 error: Some("upstream_unreachable".into()),
+                captured_response: None,
             };
             let measured = composition.await.ok().flatten();
             let record = build(&app.catalog, &facts, &Default::default(), measured.as_ref(), &resp);
@@ -303,6 +308,7 @@ pub async fn metered(
         ttft_ms: None,
         json_overflow: false,
         error: None,
+        capture: app.config.capture_text.then(Vec::new),
     };
     let body = MeteredBody::new(rbody, meter).boxed_unsync();
     app.metrics.observe_added((pre + t_headers.elapsed()).as_nanos() as u64);

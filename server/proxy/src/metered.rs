@@ -46,7 +46,12 @@ pub struct Meter {
     pub ttft_ms: Option<f64>,
     pub json_overflow: bool,
     pub error: Option<String>,
+    /// Response bytes kept for text capture (`capture_text`), up to `MAX_CAPTURE`.
+    pub capture: Option<Vec<u8>>,
 }
+
+/// Most response bytes kept per request when text capture is on.
+pub const MAX_CAPTURE: usize = 1024 * 1024;
 
 impl Meter {
     /// Read a chunk; returns the bytes to send to the client.
@@ -89,6 +94,10 @@ impl Meter {
             }
         };
         self.bytes_out += out.len() as u64;
+        if let Some(c) = self.capture.as_mut() {
+            let room = MAX_CAPTURE.saturating_sub(c.len());
+            c.extend_from_slice(&out[..out.len().min(room)]);
+        }
         out
     }
 
@@ -131,6 +140,7 @@ impl Meter {
                 ttft_ms: self.ttft_ms,
                 bytes_out: self.bytes_out,
                 error: self.error.take(),
+                captured_response: self.capture.take().map(|c| String::from_utf8_lossy(&c).into_owned()),
             };
             let record = build(
                 &self.app.catalog,

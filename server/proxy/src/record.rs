@@ -26,6 +26,8 @@ pub struct RequestFacts {
     pub service_tier: Option<String>,
     /// (model asked for, rule) when the policy rerouted the request.
     pub reroute: Option<(String, String)>,
+    /// The request body as text, only when `capture_text` is on.
+    pub captured_request: Option<String>,
 }
 
 /// Facts known when the response ended.
@@ -37,6 +39,8 @@ pub struct ResponseFacts {
     pub ttft_ms: Option<f64>,
     pub bytes_out: u64,
     pub error: Option<String>,
+    /// The response body as text, only when `capture_text` is on.
+    pub captured_response: Option<String>,
 }
 
 /// Catalog tier names for a provider's service tier.
@@ -111,7 +115,10 @@ pub fn build(
         fingerprints,
         error: resp.error.clone().or_else(|| observed.error.clone()),
         service_tier: observed.service_tier.clone().or_else(|| req.service_tier.clone()),
-        captured: None,
+        captured: req
+            .captured_request
+            .as_ref()
+            .map(|r| serde_json::json!({ "request": r, "response": resp.captured_response })),
     }
 }
 

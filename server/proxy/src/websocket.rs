@@ -124,6 +124,7 @@ async fn finish(app: &Arc<App>, open: Open, complete: bool) {
         ttft_ms: open.ttft_ms,
         bytes_out: open.bytes_out,
         error: None,
+        captured_response: None,
     };
     let record = build(&app.catalog, &open.facts, &observed, measured.as_ref(), &resp);
     commit_and_publish(app, record, None).await;
@@ -160,6 +161,7 @@ fn open_request(app: &App, route: &Route, text: &str, session: &Option<String>) 
             bytes_in,
             service_tier: None,
             reroute: None,
+            captured_request: app.config.capture_text.then(|| text.to_string()),
         },
         t0: Instant::now(),
         parser: Parser::default(),

@@ -21,9 +21,25 @@ pub struct LedgerWriter {
 
 impl LedgerWriter {
     /// Start the writer thread. With no ledger (it failed to open) records are acknowledged
-    /// as not written.
-    pub fn spawn(ledger: Option<Ledger>, metrics: Arc<Metrics>) -> LedgerWriter {
+    /// as not written. With a `checkpointer` (a second connection to the same file), WAL
+    /// checkpoints run on their own thread every second instead of inside a commit, so that
+    /// their fsyncs never delay a response.
+    pub fn spawn(ledger: Option<Ledger>, checkpointer: Option<Ledger>, metrics: Arc<Metrics>) -> LedgerWriter {
         let (tx, rx) = mpsc::channel::<Job>();
+        if let (Some(w), Some(c)) = (ledger.as_ref(), checkpointer)
+            && w.disable_auto_checkpoint().is_ok()
+        {
+            let _ = std::thread::Builder::new()
+                .name("promptmeter-checkpoint".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                        if let Err(e) = c.checkpoint() {
+                            tracing::debug!("ledger checkpoint: {e:#}");
+                        }
+                    }
+                });
+        }
         std::thread::Builder::new()
             .name("promptmeter-ledger".into())
             .spawn(move || run(ledger, rx, metrics))

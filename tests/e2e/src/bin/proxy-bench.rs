@@ -273,11 +273,17 @@ fn main() {
         );
 
         println!("\n## memory per concurrent stream, {} streams held open", o.streams);
-        let idle = rss_kib(proxy.id());
+        // A fresh proxy, so that memory the allocator kept from the load above does not hide
+        // what the streams take.
+        let ledger2 = dir.join("ledger-mem.sqlite");
+        let (mem_proxy, maddr) = start_proxy(&o.proxy_bin, &fake.url(), &ledger2);
+        open_loop(&c, &maddr, "/v1/messages", STREAM, 100, 1, true).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle = rss_kib(mem_proxy.id());
         let held = Arc::new(tokio::sync::Semaphore::new(0));
         let mut tasks = Vec::new();
         for _ in 0..o.streams {
-            let (c, held, addr) = (c.clone(), held.clone(), paddr.clone());
+            let (c, held, addr) = (c.clone(), held.clone(), maddr.clone());
             let r = req(
                 &addr,
                 "/v1/messages",
@@ -301,7 +307,7 @@ fn main() {
             }));
         }
         let all = held.acquire_many(o.streams as u32).await;
-        let peak = rss_kib(proxy.id());
+        let peak = rss_kib(mem_proxy.id());
         drop(all);
         let ok = futures_util::future::join_all(tasks)
             .await
@@ -351,6 +357,9 @@ fn main() {
             "\nproxy's own added-latency histogram: mean {:.3} ms over {count} requests",
             sum / count.max(1.0) * 1e3
         );
+        let mut mem_proxy = mem_proxy;
+        let _ = mem_proxy.kill();
+        let _ = mem_proxy.wait();
     });
     let _ = proxy.kill();
     let _ = proxy.wait();
