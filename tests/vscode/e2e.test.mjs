@@ -188,6 +188,17 @@ test("budget pressure colours the status bar and the alert shows as a notificati
   await shot("budget-alert");
 });
 
+test("a click on the status bar opens the spend details", { skip: needs("spend") }, async () => {
+  await statusItem().click();
+  const rows = page.locator(".quick-input-list .monaco-list-row");
+  await rows.filter({ hasText: "Last response" }).first().waitFor({ timeout: h.WAIT_MS });
+  const texts = await rows.allTextContents();
+  assert.ok(texts.some((t) => /Today \$0\.0028/.test(t)), JSON.stringify(texts));
+  assert.ok(texts.some((t) => /anthropic claude-sonnet-4-5: 10 in, 2\.0k cached, 42 out/.test(t)), JSON.stringify(texts));
+  await shot("spend-details");
+  await page.keyboard.press("Escape");
+});
+
 test("the composition treemap shows category blocks; a picked model reprices hints and treemap", { skip: needs("composition") }, async () => {
   await runCommand("promptmeter: Show Context-Window Composition");
   const frame = page.frameLocator("iframe.webview").frameLocator("iframe#active-frame");
