@@ -37,6 +37,13 @@ H.test("a request through the proxy updates the statusline with that response", 
   H.write(H.out .. "/nvim/statusline-after-request.txt", sl.text() .. "\n" .. table.concat(sl.details(), "\n") .. "\n")
 end, { needs = { "spend" } })
 
+H.test(":Promptmeter info shows the last response", function()
+  local seen = H.capture_notify()
+  vim.cmd("Promptmeter info")
+  H.matches(seen[1] and seen[1].msg, "last: anthropic claude%-sonnet%-4%-5: 10 in, 2000 cached, 42 out, %$0%.0028")
+  H.matches(seen[1].msg, "server: " .. vim.pesc(H.bin) .. " lsp")
+end, { needs = { "spend" } })
+
 H.test("a streamed request adds to the day", function()
   local first = tonumber(sl.get().todayUsd)
   H.send_request(proxy, { model = "claude-sonnet-4-5", stream = true })
