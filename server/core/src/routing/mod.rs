@@ -419,6 +419,67 @@ mod tests {
         assert!(check(&r, &g, None, None).starts_with("- - task rule cron held back"));
     }
 
+    /// Over every priced model of the three families in the bundled catalog and pressures on
+    /// both sides of each threshold: below `mid_at` nothing changes; a change is always to the
+    /// band's cap and always to a cheaper model; a model at or below the cap is left alone.
+    #[test]
+    fn caps_over_the_whole_catalog() {
+        let r = router("[routing]\nsticky = \"off\"\n");
+        let cat = Catalog::bundled();
+        let caps = [
+            (
+                "anthropic",
+                crate::catalog::Family::Anthropic,
+                "claude-sonnet-4-5",
+                "claude-haiku-4-5",
+            ),
+            ("openai", crate::catalog::Family::OpenAi, "gpt-5-mini", "gpt-5-nano"),
+            (
+                "gemini",
+                crate::catalog::Family::Gemini,
+                "gemini-2.5-flash",
+                "gemini-2.5-flash-lite",
+            ),
+        ];
+        let mut changed = 0;
+        for m in cat
+            .iter()
+            .filter(|m| pressure::price_level(m).is_some() && !m.id.contains('/'))
+        {
+            let Some((provider, _, mid, cheapest)) = caps.iter().find(|c| crate::catalog::family_of(&m.id, "") == c.1)
+            else {
+                continue;
+            };
+            let f = facts(provider, &m.id);
+            for p in [
+                dec!(0),
+                dec!(0.8499),
+                dec!(0.85),
+                dec!(0.9),
+                dec!(0.9499),
+                dec!(0.95),
+                dec!(1.5),
+            ] {
+                let route = r.route(&f, b"{}", Some(&("w".to_string(), p)), None, &cat, NOW);
+                let band_cap = if p >= dec!(0.95) {
+                    Some(*cheapest)
+                } else if p >= dec!(0.85) {
+                    Some(*mid)
+                } else {
+                    None
+                };
+                let expected = band_cap.filter(|c| pressure::dearer(&cat, &m.id, c) == Some(true));
+                assert_eq!(route.model.as_deref(), expected, "{} at {p}", m.id);
+                if let Some(served) = &route.model {
+                    changed += 1;
+                    assert_eq!(pressure::dearer(&cat, &m.id, served), Some(true));
+                    assert!(route.rule.as_deref().unwrap().starts_with("pressure>"));
+                }
+            }
+        }
+        assert!(changed > 50, "the catalog has many dearer models: {changed}");
+    }
+
     #[test]
     fn config_errors() {
         let c = Config::from_layers([("t", "[routing]\nsticky = \"glue\"\n")]).unwrap();
