@@ -160,6 +160,15 @@ H.test(":checkhealth promptmeter reports the binary, its version, the proxy and 
   H.ok(text:find("server: " .. version .. " (" .. H.bin .. ")", 1, true), "binary and version in:\n" .. text)
   H.ok(text:find('options: unknown option "bogus"', 1, true), "option error in:\n" .. text)
   H.ok(text:find(("proxy not reachable at http://127.0.0.1:%d"):format(port), 1, true), "proxy state in:\n" .. text)
+  H.ok(text:find("config files: no errors", 1, true), "config state in:\n" .. text)
+
+  local config_file = vim.env.XDG_CONFIG_HOME .. "/promptmeter/config.toml"
+  H.write(config_file, "bogus = 1\n")
+  vim.cmd("checkhealth promptmeter")
+  text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  vim.cmd("bwipeout!")
+  os.remove(config_file)
+  H.ok(text:find("ERROR config files: config: unknown field `bogus`", 1, true), "config error in:\n" .. text)
 
   pm.setup({ server_path = "/nonexistent/promptmeter" })
   vim.cmd("checkhealth promptmeter")

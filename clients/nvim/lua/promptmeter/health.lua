@@ -37,6 +37,13 @@ function M.check()
     end)
     if ok and res.code == 0 then
       vim.health.ok(("server: %s (%s)"):format(vim.trim(res.stdout), path))
+      -- The config files (user, then .promptmeter.toml upwards from here), as the binary reads them.
+      local cfg = vim.system({ bin, "models" }, { text = true, cwd = vim.fn.getcwd() }):wait(10000)
+      if cfg.code == 0 then
+        vim.health.ok("config files: no errors")
+      else
+        vim.health.error("config files: " .. vim.trim((cfg.stderr or ""):gsub("^promptmeter: ", "")))
+      end
     else
       vim.health.error(("server %s does not run: %s"):format(path, ok and vim.trim(res.stderr or "") or tostring(res)))
     end
