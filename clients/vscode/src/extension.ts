@@ -13,6 +13,7 @@ import {
 import { CompositionView } from "./compositionView";
 import { openDashboard } from "./dashboard";
 import { findServer } from "./serverPath";
+import { serverSettings } from "./serverSettings";
 import type { Spend } from "./spend";
 import { SpendStatusBar, showSpendDetails } from "./statusBar";
 import type { Composition } from "./treemap";
@@ -119,7 +120,7 @@ function createClient(
     documentSelector: DOCUMENTS,
     outputChannel: log,
     // Editor settings in the shape of the TOML config; they override the config files.
-    initializationOptions: serverSettings(config),
+    initializationOptions: serverSettings({ proxyUrl: config.get<string>("proxy.url"), model: config.get<string>("model") }),
   };
   const lc = new LanguageClient("promptmeter", "promptmeter", serverOptions, clientOptions);
   lc.onNotification("promptmeter/spend", (spend: Spend) => { statusBar.update(spend); });
@@ -129,20 +130,6 @@ function createClient(
     }
   });
   return lc;
-}
-
-/** `promptmeter.*` settings as a config overlay (see docs/protocol.md and the config docs). */
-export function serverSettings(config: vscode.WorkspaceConfiguration): Record<string, unknown> {
-  const settings: Record<string, Record<string, unknown>> = {};
-  const proxyUrl = config.get<string>("proxy.url")?.trim();
-  if (proxyUrl) {
-    settings.lsp = { feed_url: `${proxyUrl.replace(/\/+$/, "")}/_promptmeter/feed` };
-  }
-  const model = config.get<string>("model")?.trim();
-  if (model) {
-    settings.models = { active: model };
-  }
-  return settings;
 }
 
 async function executeServerCommand<T>(command: string, args: unknown[]): Promise<T> {
