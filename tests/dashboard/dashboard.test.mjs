@@ -118,14 +118,17 @@ async function checkContext(record) {
 before(async () => {
   dir = h.tmpdir("e2e");
   env = h.isolatedEnv(dir);
-  // A small daily budget that the session crosses, and pressure routing without stickiness
-  // (so the reroute happens within this short session).
+  upstream = await h.startFakeUpstream();
+  // A small daily budget that the session crosses, pressure routing without stickiness (so
+  // the reroute happens within this short session), and a task rule that cannot apply (its
+  // upstream speaks another wire format), which routing reports as a note.
   fs.mkdirSync(path.join(env.XDG_CONFIG_HOME, "promptmeter"), { recursive: true });
   fs.writeFileSync(
     path.join(env.XDG_CONFIG_HOME, "promptmeter/config.toml"),
-    '[budgets.daily]\nwindow = "day"\nusd = "0.01"\n\n[routing]\nsticky = "off"\n',
+    '[budgets.daily]\nwindow = "day"\nusd = "0.01"\n\n[routing]\nsticky = "off"\n\n' +
+      `[proxy.named.local]\nurl = "${upstream}"\nkind = "openai"\n\n` +
+      '[[routing.tasks]]\nname = "to-local"\ntask = "local"\nupstream = "local"\n',
   );
-  upstream = await h.startFakeUpstream();
   port = await h.freePort();
   proxy = await h.startProxy({ dir, env, port, upstream });
   context = await h.launchBrowser(dir);
@@ -326,6 +329,11 @@ test("stays bounded under hundreds of requests: the table keeps its newest rows"
   for (const id of newest.slice(0, 150 - 8)) assert.ok(ids.includes(id), `${id} is shown`);
   const total = await ledgerTotal();
   await h.waitFor("today equals the ledger", async () => (await page.$eval("#today", (e) => e.dataset.usd)) === h.normDecimal(total.costUsd));
+});
+
+test("routing notes (a rule that could not apply) show in the routing card", async () => {
+  await send("/v1/messages", anthropicTurn(1, "claude-sonnet-4-5"), { "x-api-key": "test", "anthropic-version": "2023-06-01", "x-promptmeter-session": "dash-notes", "x-promptmeter-task": "local" });
+  await h.waitFor("a routing note", async () => /upstream local speaks/.test((await page.$$eval("#reroutes li.note", (ls) => ls.map((l) => l.textContent))).join(" ")));
 });
 
 test("works inside a frame on another loopback origin (as in VS Code's webview)", async () => {

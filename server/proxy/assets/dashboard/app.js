@@ -19,6 +19,8 @@ const state = {
   totals: null,
   selectedId: null,
   alerts: [],
+  /** Routing notes (`route` events): rules held back or not applicable, newest first. */
+  routeNotes: [],
   conn: "connecting",
   pendingRows: [],
   tableReset: true,
@@ -160,6 +162,11 @@ function connect() {
     refreshSummarySoon();
   });
   es.addEventListener("alert", (e) => onAlert(JSON.parse(e.data)));
+  es.addEventListener("route", (e) => {
+    state.routeNotes.unshift({ ...JSON.parse(e.data), at: Date.now() });
+    state.routeNotes.length = Math.min(state.routeNotes.length, 20);
+    invalidate("routing");
+  });
   es.addEventListener("error", () => {
     if (es.readyState === EventSource.CLOSED) {
       // the browser gave up (e.g. an error status while the proxy restarted): retry ourselves
@@ -531,6 +538,11 @@ function renderRouting() {
   $("routing-caption").textContent = store.reroutes.length
     ? `${store.reroutes.length} rerouted · saved ${fmtUsd(store.savingsP)} vs. the models asked for`
     : "";
+  for (const n of state.routeNotes.slice(0, 5)) {
+    const li = h("li", "note");
+    li.append(h("span", "muted", clock(n.at) + " "), h("span", "", `${n.modelRequested || "?"} kept: ${n.note}`));
+    ol.append(li);
+  }
   if (!store.reroutes.length) {
     ol.append(h("li", "muted", "No request rerouted yet. Budget pressure and task rules ([routing]) reroute here."));
     return;
