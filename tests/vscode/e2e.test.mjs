@@ -217,6 +217,15 @@ test("the composition treemap shows category blocks; a picked model reprices hin
   assert.match((await frame.locator("h2").textContent()) ?? "", /claude-sonnet-4-5/);
   await shot("composition");
 
+  // a rule file grows on disk (as when an agent edits it): the treemap follows
+  const rulesTokens = async () =>
+    Number((await frame.locator('.block.d0[data-category="rules"]').getAttribute("data-tokens").catch(() => null)) ?? 0);
+  const rulesBefore = await rulesTokens();
+  assert.ok(rulesBefore > 0, "a rules block");
+  fs.appendFileSync(path.join(ws, ".claude/rules/testing.md"), "\nNever skip a failing test: fix it, or delete it and say why.\n".repeat(20));
+  await h.waitFor("the rules block grows after its file changes on disk", async () => (await rulesTokens()) > rulesBefore);
+  await shot("composition-after-edit");
+
   const hintsNow = async () =>
     (await page.locator(".monaco-editor .view-lines [class*='dyn-rule']", { hasText: /\d/ }).allTextContents()).join("|");
   const hintsBefore = await hintsNow();

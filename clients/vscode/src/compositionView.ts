@@ -39,6 +39,12 @@ export class CompositionView implements vscode.Disposable {
       }),
       vscode.workspace.onDidSaveTextDocument(() => { this.scheduleRefresh(0); }),
     );
+    // Files changed outside the editor (an agent editing its own memory, a git checkout).
+    const watcher = vscode.workspace.createFileSystemWatcher("**/{*.md,*.mdc,.mcp.json,.claude/**,.codex/**}");
+    for (const event of [watcher.onDidChange, watcher.onDidCreate, watcher.onDidDelete]) {
+      this.disposables.push(event(() => { this.scheduleRefresh(200); }));
+    }
+    this.disposables.push(watcher);
   }
 
   async show(): Promise<void> {
