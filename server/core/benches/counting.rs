@@ -106,16 +106,20 @@ fn corpus_throughput(secs: f64) {
     println!("| encoding | promptmeter (bpe-openai) MB/s | tiktoken-rs MB/s | ratio |");
     println!("|---|---|---|---|");
     for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
-        let ours = time_per_run(secs, || {
-            for f in &files {
-                black_box(enc.count(black_box(f)));
-            }
-        });
-        let theirs = time_per_run(secs, || {
-            for f in &files {
-                black_box(reference_count(enc, black_box(f)));
-            }
-        });
+        // Alternate rounds of ours and theirs so that load from other processes hits both.
+        let (mut ours, mut theirs) = (f64::MAX, f64::MAX);
+        for _ in 0..3 {
+            ours = ours.min(time_per_run(secs / 3.0, || {
+                for f in &files {
+                    black_box(enc.count(black_box(f)));
+                }
+            }));
+            theirs = theirs.min(time_per_run(secs / 3.0, || {
+                for f in &files {
+                    black_box(reference_count(enc, black_box(f)));
+                }
+            }));
+        }
         let (a, b) = (bytes as f64 / ours / 1e6, bytes as f64 / theirs / 1e6);
         println!("| {} | {a:.1} | {b:.1} | {:.2}x |", enc.name(), a / b);
     }
@@ -142,7 +146,10 @@ fn edit_latency(edits: usize) {
     let full_time = t.elapsed();
     assert_eq!(doc.total_tokens(), full);
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut times = Vec::with_capacity(edits * 2);
+    // Per offset: insert one char and delete it again, three times; the best of three filters
+    // out preemption by other processes (this machine is shared), the raw times are kept too.
+    let mut best = Vec::with_capacity(edits);
+    let mut raw = Vec::with_capacity(edits * 6);
     for _ in 0..edits {
         x ^= x << 13;
         x ^= x >> 7;
@@ -151,16 +158,23 @@ fn edit_latency(edits: usize) {
         while !doc.text().is_char_boundary(at) {
             at -= 1;
         }
-        let t = Instant::now();
-        doc.edit(at..at, "x").unwrap();
-        times.push(t.elapsed());
-        let t = Instant::now();
-        doc.edit(at..at + 1, "").unwrap();
-        times.push(t.elapsed());
+        let mut b = Duration::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            doc.edit(at..at, "x").unwrap();
+            let d = t.elapsed();
+            raw.push(d);
+            b = b.min(d);
+            let t = Instant::now();
+            doc.edit(at..at + 1, "").unwrap();
+            raw.push(t.elapsed());
+        }
+        best.push(b);
     }
     assert_eq!(doc.total_tokens(), full);
-    times.sort();
-    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+    best.sort();
+    raw.sort();
+    let pct = |v: &[Duration], p: f64| v[((v.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
     println!("| measure | time |");
     println!("|---|---|");
     println!("| full count, one pass | {:.2} ms |", full_time.as_secs_f64() * 1e3);
@@ -168,12 +182,27 @@ fn edit_latency(edits: usize) {
         "| Document::new (chunk, count, section) | {:.2} ms |",
         build.as_secs_f64() * 1e3
     );
-    println!("| edit + exact re-count + sections, p50 | {:.0} µs |", pct(0.5));
-    println!("| edit + exact re-count + sections, p99 | {:.0} µs |", pct(0.99));
-    println!("| edit + exact re-count + sections, max | {:.0} µs |", pct(1.0));
     println!(
-        "\n({} edits: insert then delete one character at random offsets; counts checked exact at the end)\n",
-        times.len()
+        "| edit + exact re-count + sections, p50 (best of 3 per offset) | {:.0} µs |",
+        pct(&best, 0.5)
+    );
+    println!(
+        "| edit + exact re-count + sections, p99 (best of 3 per offset) | {:.0} µs |",
+        pct(&best, 0.99)
+    );
+    println!(
+        "| edit + exact re-count + sections, max (best of 3 per offset) | {:.0} µs |",
+        pct(&best, 1.0)
+    );
+    println!(
+        "| edit, all {} raw timings: p50 / p99 | {:.0} µs / {:.0} µs |",
+        raw.len(),
+        pct(&raw, 0.5),
+        pct(&raw, 0.99)
+    );
+    println!(
+        "\n({edits} random offsets, {} sections; counts checked exact at the end)\n",
+        doc.sections().len()
     );
 }
 

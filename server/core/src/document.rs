@@ -107,6 +107,49 @@ impl Document {
         &self.sections
     }
 
+    /// Fenced code blocks with their counts (they nest inside [`Self::sections`]; computed on
+    /// demand). A block's count is the tokens of the pretokenizer pieces that start inside it.
+    pub fn fenced_blocks(&self) -> Vec<SectionCount> {
+        if self.kind != DocKind::Markdown {
+            return Vec::new();
+        }
+        sections::fenced_blocks(&self.text)
+            .into_iter()
+            .map(|section| SectionCount {
+                tokens: self.tokens_in(section.range.clone()),
+                section,
+            })
+            .collect()
+    }
+
+    /// Exact tokens of the pretokenizer pieces that start inside byte `range` (equal to
+    /// counting `&text[range]` alone when both ends are safe boundaries). Out-of-range ends are
+    /// clamped.
+    pub fn tokens_in(&self, range: Range<usize>) -> usize {
+        let end = range.end.min(self.text.len());
+        let start = range.start.min(end);
+        self.tokens_before(end) - self.tokens_before(start)
+    }
+
+    /// Tokens of the pieces starting before byte `at`.
+    fn tokens_before(&self, at: usize) -> usize {
+        if at == 0 || self.chunks.is_empty() {
+            return 0;
+        }
+        if at >= self.text.len() {
+            return self.total;
+        }
+        let i = self.chunks.partition_point(|c| c.start <= at) - 1;
+        let prior: usize = self.chunks[..i].iter().map(|c| c.tokens).sum();
+        let c = self.chunks[i];
+        if c.start == at {
+            return prior;
+        }
+        let end = self.chunk_end(i);
+        let at = (at..).find(|&p| self.text.is_char_boundary(p)).unwrap_or(end);
+        prior + self.encoding.count_split(&self.text[c.start..end], at - c.start).0
+    }
+
     /// Replace the whole text (re-counts everything).
     pub fn set_text(&mut self, text: String) {
         *self = Document::new(text, self.kind, self.encoding);

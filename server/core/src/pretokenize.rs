@@ -12,6 +12,9 @@
 //! `pieces_equal_the_regex` below checks the pieces against bpe-openai's regex.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::LazyLock;
 
 use crate::tokenize::Encoding;
 
@@ -261,6 +264,110 @@ fn slot_of(tag: u8, piece: &[u8]) -> usize {
     (h ^ (h >> 29)) as usize & (CACHE_SLOTS - 1)
 }
 
+/// Token bytes to rank (the token id), for the short-piece merge below.
+type Ranks = HashMap<&'static [u8], u32, BuildHasherDefault<FxHasher>>;
+
+fn ranks(enc: Encoding) -> &'static Ranks {
+    static O200K: LazyLock<Ranks> = LazyLock::new(|| build_ranks(Encoding::O200kBase));
+    static CL100K: LazyLock<Ranks> = LazyLock::new(|| build_ranks(Encoding::Cl100kBase));
+    match enc {
+        Encoding::O200kBase => &O200K,
+        Encoding::Cl100kBase => &CL100K,
+    }
+}
+
+fn build_ranks(enc: Encoding) -> Ranks {
+    let bpe = &enc.tokenizer().bpe;
+    let mut m = Ranks::with_capacity_and_hasher(bpe.num_tokens(), Default::default());
+    for id in 0..bpe.num_tokens() as u32 {
+        m.insert(bpe.token_bytes(id), id);
+    }
+    m
+}
+
+/// A small, fast, non-cryptographic hasher for short byte strings (the rustc one).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Pieces up to this many bytes are merged here, without allocating.
+const MAX_MERGED: usize = 16;
+
+/// Token count of a short piece by tiktoken's byte-pair merge (repeatedly merge the adjacent
+/// pair whose merged bytes have the lowest rank), which is the encoding both tiktoken and
+/// `bpe-openai` produce.
+fn merge_count(ranks: &Ranks, piece: &[u8]) -> usize {
+    debug_assert!(piece.len() >= 2 && piece.len() <= MAX_MERGED);
+    // parts[i] = (start offset, rank of merging part i with part i+1)
+    let mut parts = [(0usize, u32::MAX); MAX_MERGED + 1];
+    let mut n = piece.len() + 1;
+    let rank = |parts: &[(usize, u32)], n: usize, i: usize| -> u32 {
+        if i + 2 < n {
+            ranks
+                .get(&piece[parts[i].0..parts[i + 2].0])
+                .copied()
+                .unwrap_or(u32::MAX)
+        } else {
+            u32::MAX
+        }
+    };
+    for (i, p) in parts.iter_mut().enumerate().take(n) {
+        p.0 = i;
+    }
+    for i in 0..n - 2 {
+        parts[i].1 = ranks.get(&piece[i..i + 2]).copied().unwrap_or(u32::MAX);
+    }
+    loop {
+        let (mut best, mut at) = (u32::MAX, 0);
+        for (i, p) in parts[..n - 1].iter().enumerate() {
+            if p.1 < best {
+                best = p.1;
+                at = i;
+            }
+        }
+        if best == u32::MAX {
+            break;
+        }
+        // merge part at+1 into at
+        parts.copy_within(at + 2..n, at + 1);
+        n -= 1;
+        parts[at].1 = rank(&parts, n, at);
+        if at > 0 {
+            parts[at - 1].1 = rank(&parts, n, at - 1);
+        }
+    }
+    n - 1
+}
+
 /// Exact token count of one pretokenizer piece.
 #[inline]
 pub(crate) fn piece_count(enc: Encoding, piece: &[u8]) -> usize {
@@ -278,7 +385,11 @@ pub(crate) fn piece_count(enc: Encoding, piece: &[u8]) -> usize {
         if s.tag == tag && s.len as usize == piece.len() && &s.bytes[..piece.len()] == piece {
             return s.count as usize;
         }
-        let n = enc.tokenizer().bpe.count(piece);
+        let n = if piece.len() <= MAX_MERGED {
+            merge_count(ranks(enc), piece)
+        } else {
+            enc.tokenizer().bpe.count(piece)
+        };
         let mut bytes = [0; MAX_CACHED];
         bytes[..piece.len()].copy_from_slice(piece);
         cache[i] = Slot {
@@ -328,6 +439,31 @@ mod tests {
             "\x00\x01\x1f\x7f tab\there",
         ] {
             check(t);
+        }
+    }
+
+    #[test]
+    fn short_piece_merge_equals_bpe() {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/ .\n\xc3\xa9";
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let len = 2 + (x % (MAX_MERGED as u64 - 1)) as usize;
+                let piece: Vec<u8> = (0..len)
+                    .map(|k| alphabet[((x >> (k * 3)) as usize + k * 7) % alphabet.len()])
+                    .collect();
+                assert_eq!(
+                    merge_count(ranks(enc), &piece),
+                    enc.tokenizer().bpe.count(&piece),
+                    "{piece:?}"
+                );
+            }
+            for w in [&b"hello"[..], b" world", b"aaaaaaaaaaaaaaaa", b"  ", b"\n\n\n", b"1234"] {
+                assert_eq!(merge_count(ranks(enc), w), enc.tokenizer().bpe.count(w));
+            }
         }
     }
 

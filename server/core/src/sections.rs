@@ -50,6 +50,56 @@ pub fn markdown_sections(text: &str) -> Vec<Section> {
     out
 }
 
+/// Fenced code blocks (``` or ~~~, up to 3 spaces of indent) outside front matter, in order:
+/// each runs from its opening fence line to the end of its closing fence line (or of the text,
+/// when unclosed). They nest inside the sections of [`markdown_sections`]; the title is the
+/// fence's info string.
+pub fn fenced_blocks(text: &str) -> Vec<Section> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut line_start = front_matter_end(text);
+    let mut open: Option<(u8, usize, usize, String)> = None;
+    while line_start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[line_start..])
+            .map(|i| line_start + i + 1)
+            .unwrap_or(bytes.len());
+        let line = &text[line_start..end];
+        let trimmed = line.trim_start_matches(' ');
+        let indent = line.len() - trimmed.len();
+        let tb = trimmed.as_bytes();
+        if indent < 4
+            && let Some(&c) = tb.first().filter(|c| **c == b'`' || **c == b'~')
+        {
+            let n = tb.iter().take_while(|b| **b == c).count();
+            if n >= 3 {
+                match &open {
+                    None => open = Some((c, n, line_start, trimmed[n..].trim().to_string())),
+                    Some((fc, fnum, start, info)) if *fc == c && n >= *fnum && trimmed[n..].trim().is_empty() => {
+                        out.push(Section {
+                            kind: SectionKind::FencedBlock,
+                            title: info.clone(),
+                            level: 0,
+                            range: *start..end,
+                        });
+                        open = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        line_start = end;
+    }
+    if let Some((_, _, start, info)) = open {
+        out.push(Section {
+            kind: SectionKind::FencedBlock,
+            title: info,
+            level: 0,
+            range: start..text.len(),
+        });
+    }
+    out
+}
+
 /// End of a leading YAML (`---`) or TOML (`+++`) front matter block, or 0 when there is none.
 fn front_matter_end(text: &str) -> usize {
     let bytes = text.as_bytes();

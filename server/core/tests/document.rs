@@ -34,6 +34,14 @@ fn check(doc: &Document) {
     }
     assert_eq!(pos, text.len());
     assert_eq!(sum, doc.total_tokens(), "sections sum to the total");
+    if text.len() < 64 * 1024 {
+        for b in doc.fenced_blocks() {
+            let r = b.section.range.clone();
+            if safe_boundary(text, r.start) && safe_boundary(text, r.end) {
+                assert_eq!(b.tokens, enc.count(&text[r]), "block {:?} alone", b.section.title);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
