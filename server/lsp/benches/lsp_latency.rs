@@ -193,6 +193,14 @@ fn main() {
         std::thread::sleep(Duration::from_millis(if i % 50 == 49 { 300 } else { 25 }));
     }
     let rss_big = c.rss_kib();
+    let mut worst: Vec<(usize, f64)> = lat.iter().copied().enumerate().collect();
+    worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let worst: Vec<String> = worst
+        .iter()
+        .take(8)
+        .map(|(i, ms)| format!("#{i}: {ms:.1} ms"))
+        .collect();
+    println!("slowest keystrokes: {}", worst.join(", "));
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
         "didChange -> inlay hints, 1 MB file ({} bytes, {} lines), {n} keystrokes: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",

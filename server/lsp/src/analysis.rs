@@ -105,7 +105,7 @@ pub fn from_sections(text: &str, sections: &[SectionCount], total: u64, encoding
     }
 }
 
-fn part_of(text: &str, s: &Section, n: u64, count: usize) -> Option<Part> {
+pub fn part_of(text: &str, s: &Section, n: u64, count: usize) -> Option<Part> {
     let kind = match s.kind {
         SectionKind::FrontMatter => PartKind::FrontMatter,
         SectionKind::Heading => PartKind::Heading(s.level),

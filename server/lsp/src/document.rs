@@ -139,7 +139,10 @@ impl OpenDocument {
             let Some(br) = self.index.byte_range(self.text(), r) else {
                 return Err(ChangeError::InvalidRange(r));
             };
+            self.index.edit(br.clone(), &ch.text);
             self.content.edit(br, &ch.text);
+            self.version = version;
+            return Ok(());
         } else {
             // several changes (or a full replacement): apply to a copy, then swap
             let mut text = self.text().to_string();
@@ -168,6 +171,34 @@ impl OpenDocument {
         self.index = LineIndex::new(self.text());
         self.version = version;
         Ok(())
+    }
+
+    /// The file total and the parts whose hint anchor lies in bytes `window`, without building
+    /// the whole analysis (the keystroke path of inlay hints on large files).
+    pub fn parts_in(&mut self, encoding: Encoding, window: Range<usize>) -> (u64, Vec<analysis::Part>) {
+        if self.format == DocFormat::Markdown
+            && let Content::Counted(d) = &self.content
+            && d.encoding() == encoding
+        {
+            let secs = d.sections();
+            // sections tile the text in order; a part's anchor is on its first line
+            let from = secs.partition_point(|s| s.section.range.end <= window.start);
+            let parts = secs[from..]
+                .iter()
+                .take_while(|s| s.section.range.start <= window.end)
+                .filter_map(|s| analysis::part_of(d.text(), &s.section, s.tokens as u64, secs.len()))
+                .filter(|p| window.start <= p.anchor && p.anchor <= window.end)
+                .collect();
+            return (d.total_tokens() as u64, parts);
+        }
+        let a = self.analysis(encoding);
+        let parts = a
+            .parts
+            .iter()
+            .filter(|p| window.start <= p.anchor && p.anchor <= window.end)
+            .cloned()
+            .collect();
+        (a.total, parts)
     }
 
     /// The analysis of the current text in `encoding` (computed on demand; Markdown counts are

@@ -22,6 +22,23 @@ impl LineIndex {
         }
     }
 
+    /// Update for the replacement of bytes `range` by `new_text` (cost: the lines after the
+    /// edit are shifted, nothing is re-scanned but the new text).
+    pub fn edit(&mut self, range: std::ops::Range<usize>, new_text: &str) {
+        let first = self.starts.partition_point(|s| *s <= range.start);
+        let last = self.starts.partition_point(|s| *s <= range.end);
+        let delta = new_text.len() as isize - (range.end - range.start) as isize;
+        let fresh: Vec<usize> = memchr::memchr_iter(b'\n', new_text.as_bytes())
+            .map(|i| range.start + i + 1)
+            .collect();
+        let n = fresh.len();
+        self.starts.splice(first..last, fresh);
+        for s in &mut self.starts[first + n..] {
+            *s = (*s as isize + delta) as usize;
+        }
+        self.len = (self.len as isize + delta) as usize;
+    }
+
     pub fn line_count(&self) -> usize {
         self.starts.len()
     }
@@ -107,6 +124,29 @@ mod tests {
         assert_eq!(idx.offset(text, Position::new(9, 0)), None);
         for (i, _) in text.char_indices().filter(|(i, _)| !text[..*i].ends_with('\r')) {
             assert_eq!(idx.offset(text, idx.position(text, i)), Some(i), "offset {i}");
+        }
+    }
+
+    #[test]
+    fn incremental_edit_matches_rebuild() {
+        let cases: &[(&str, std::ops::Range<usize>, &str)] = &[
+            ("a\nb\nc\n", 1..3, ""),
+            ("a\nb\nc\n", 2..2, "x\ny\n"),
+            ("a\nb\nc", 0..5, "\n"),
+            ("", 0..0, "one\ntwo"),
+            ("a\r\nb\n\n", 3..6, "z\r\n"),
+        ];
+        for (text, range, new) in cases {
+            let mut idx = LineIndex::new(text);
+            idx.edit(range.clone(), new);
+            let mut t = text.to_string();
+            t.replace_range(range.clone(), new);
+            let fresh = LineIndex::new(&t);
+            assert_eq!(
+                (idx.starts.clone(), idx.len),
+                (fresh.starts, fresh.len),
+                "{text:?} {range:?} {new:?}"
+            );
         }
     }
 }

@@ -303,3 +303,85 @@ fn agent_configs_show_prompt_values() {
     );
     c.finish();
 }
+
+#[test]
+fn file_over_budget_uses_each_agents_limit() {
+    let mut c = LspClient::start();
+    // Claude Code warns above 40,000 characters of CLAUDE.md: a corpus file repeated past it
+    let unit = corpus("claude_md/astral-sh__ruff/CLAUDE.md");
+    let mut big = String::new();
+    while big.chars().count() <= 40_000 {
+        big.push_str(&unit);
+    }
+    let uri = c.open("CLAUDE.md", &big);
+    let diags = c.diagnostics(&uri, 1);
+    let over: Vec<&Value> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "file-over-budget")
+        .collect();
+    assert_eq!(over.len(), 1, "{diags}");
+    let m = over[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("above Claude Code's 40,000 character warning for CLAUDE.md"),
+        "{m}"
+    );
+    // the range starts after the first 40,000 characters
+    let byte = big.char_indices().nth(40_000).unwrap().0;
+    let line = big[..byte].matches('\n').count();
+    let line_start = big[..byte].rfind('\n').map_or(0, |i| i + 1);
+    let character = big[line_start..byte].encode_utf16().count();
+    assert_eq!(over[0]["range"]["start"], json!({"line": line, "character": character}));
+    // Codex stops reading AGENTS.md at 32 KiB
+    let agents = "Use the workspace's scripts for every task; never call tools directly.\n".repeat(500);
+    let uri = c.open("AGENTS.md", &agents);
+    let diags = c.diagnostics(&uri, 1);
+    let over: Vec<&Value> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "file-over-budget")
+        .collect();
+    assert_eq!(over.len(), 1);
+    assert!(
+        over[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Codex stops reading the AGENTS.md chain at 32,768 bytes")
+    );
+    assert_eq!(over[0]["range"]["start"]["line"], 32768 / 71);
+    // and a very long table
+    let mut table = "# Data\n| k | v |\n| --- | --- |\n".to_string();
+    for i in 0..60 {
+        table.push_str(&format!("| key{i} | value {i} |\n"));
+    }
+    let uri = c.open(".claude/rules/data.md", &table);
+    let diags = c.diagnostics(&uri, 1);
+    assert!(codes(&diags).contains(&"long-table".to_string()), "{diags}");
+    c.finish();
+}
+
+#[test]
+fn keystrokes_apply_in_order() {
+    let mut c = LspClient::start();
+    c.ignore("textDocument/publishDiagnostics");
+    let uri = c.open("CLAUDE.md", "intro\n");
+    let typed = "# Typed heading, one didChange per character: ordering matters 😀 日本";
+    let mut col = 0u32;
+    for (i, ch) in typed.chars().enumerate() {
+        c.change(&uri, i as i32 + 2, [(1, col), (1, col)], &ch.to_string());
+        col += ch.len_utf16() as u32;
+    }
+    let hints = c.inlay_hints(&uri, 5);
+    let heading = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["position"]["line"] == 1)
+        .unwrap_or_else(|| panic!("a hint on the typed heading: {hints}"));
+    let tooltip = heading["tooltip"].as_str().expect("tooltip");
+    assert!(tooltip.starts_with(&format!("{}: ", &typed[2..])), "{tooltip}");
+    assert_eq!(heading["position"], json!({"line": 1, "character": col}));
+    c.finish();
+}

@@ -68,6 +68,8 @@ pub struct LspConfig {
     pub feed_url: String,
     /// Show inlay hints (per section and per file).
     pub inlay_hints: bool,
+    /// At most this many diagnostics per document (the costliest are kept; 0: no limit).
+    pub max_diagnostics: usize,
     pub lint: LintConfig,
     /// Severity per diagnostic code: "error", "warning", "information", "hint" or "off".
     pub severity: BTreeMap<String, String>,
@@ -81,6 +83,7 @@ impl Default for LspConfig {
             max_document_bytes: 4 * 1024 * 1024,
             feed_url: "http://127.0.0.1:4747/_promptmeter/feed".into(),
             inlay_hints: true,
+            max_diagnostics: 200,
             lint: LintConfig::default(),
             severity: BTreeMap::new(),
         }

@@ -177,6 +177,13 @@ pub fn lint_snapshot(state: &State, settings: &Settings, snap: &Snapshot, cross_
         }
     }
     out.retain(|f| settings.severity(f.code) != Severity::Off);
+    // An editor showing thousands of squiggles helps nobody, and the reply would hold up the
+    // wire: keep the costliest ones.
+    let max = settings.config.lsp.max_diagnostics;
+    if max > 0 && out.len() > max {
+        out.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(a.range.start.cmp(&b.range.start)));
+        out.truncate(max);
+    }
     out.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(a.code.cmp(&b.code)));
     out
 }

@@ -48,16 +48,21 @@ pub fn inlay_hint(state: &State, p: InlayHintParams) -> Result<Option<Vec<InlayH
     if !state.measured(&settings, &d) {
         return Ok(None);
     }
-    let analysis = d.analysis(settings.encoding());
+    let first = p.range.start.line as usize;
+    let last = (p.range.end.line as usize).min(d.index().line_count().saturating_sub(1));
+    if first > last {
+        return Ok(Some(Vec::new()));
+    }
+    let window = d.index().line_range(d.text(), first).start..d.index().line_range(d.text(), last).end;
+    let encoding = settings.encoding();
+    let (total, parts) = d.parts_in(encoding, window);
     let text = d.text();
     let index = d.index();
-    let first = p.range.start.line as usize;
-    let last = p.range.end.line as usize;
     let mut hints = Vec::new();
     if first == 0 {
         let end = index.line_range(text, 0).end;
-        let t = settings.tokens(analysis.total);
-        let mut label = format!("Σ {}", settings.short_label(analysis.total));
+        let t = settings.tokens(total);
+        let mut label = format!("Σ {}", settings.short_label(total));
         if let Some(share) = share_label(&settings, t.tokens) {
             label.push_str(&format!(" · {share}"));
         }
@@ -68,21 +73,17 @@ pub fn inlay_hint(state: &State, p: InlayHintParams) -> Result<Option<Vec<InlayH
             text_edits: None,
             tooltip: Some(InlayHintTooltip::String(format!(
                 "Whole file: {} on {} ({} base-encoding tokens, {})",
-                settings.priced(analysis.total),
+                settings.priced(total),
                 settings.active,
-                group_thousands(analysis.total),
-                analysis.encoding.name()
+                group_thousands(total),
+                encoding.name()
             ))),
             padding_left: Some(true),
             padding_right: None,
             data: None,
         });
     }
-    for part in &analysis.parts {
-        let line = index.line_of(part.anchor);
-        if line < first || line > last {
-            continue;
-        }
+    for part in &parts {
         hints.push(InlayHint {
             position: index.position(text, part.anchor),
             label: InlayHintLabel::String(if part.kind == PartKind::Config(PromptKind::McpServer) {
