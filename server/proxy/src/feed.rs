@@ -113,10 +113,13 @@ impl Feed {
             while st.recent.len() > self.recent_cap {
                 st.recent.pop_back();
             }
-            st.totals.clone()
+            // Events are only built when someone listens.
+            (self.tx.receiver_count() > 0).then(|| st.totals.clone())
         };
-        let _ = self.tx.send(sse_event("request", record.as_ref()));
-        let _ = self.tx.send(sse_event("totals", &totals));
+        if let Some(totals) = totals {
+            let _ = self.tx.send(sse_event("request", record.as_ref()));
+            let _ = self.tx.send(sse_event("totals", &totals));
+        }
     }
 
     /// Budget alerts (issue 5) go out as `alert` events.
