@@ -238,6 +238,12 @@ impl FileReport {
                 "end": s.section.range.end,
                 "tokens": s.tokens,
             })).collect::<Vec<_>>(),
+            "fencedBlocks": self.doc.fenced_blocks().iter().map(|b| json!({
+                "info": b.section.title,
+                "start": b.section.range.start,
+                "end": b.section.range.end,
+                "tokens": b.tokens,
+            })).collect::<Vec<_>>(),
             "models": self.models.iter().map(|l| json!({
                 "model": l.requested,
                 "id": l.id,
@@ -269,9 +275,17 @@ impl FileReport {
                 .max()
                 .unwrap_or(0)
                 .clamp(12, 60);
+            let blocks = self.doc.fenced_blocks();
             for s in secs {
                 let label: String = section_label(s).chars().take(60).collect();
                 writeln!(out, "  {label:<width$}  {:>9}", group_thousands(s.tokens as u64))?;
+                for b in blocks
+                    .iter()
+                    .filter(|b| s.section.range.contains(&b.section.range.start))
+                {
+                    let label: String = format!("  {}", section_label(b)).chars().take(60).collect();
+                    writeln!(out, "  {label:<width$}  {:>9}", group_thousands(b.tokens as u64))?;
+                }
             }
         }
         for l in &self.models {
