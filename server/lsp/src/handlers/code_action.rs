@@ -16,6 +16,9 @@ use tower_lsp_server::ls_types::{
 use crate::handlers::diagnostics::{Snapshot, lint_snapshot, to_diagnostic};
 use crate::state::{State, lock};
 
+/// Above this size, code actions use only the findings of the latest lint run.
+const SYNC_LINT_MAX_BYTES: usize = 64 * 1024;
+
 pub fn code_action(state: &State, p: CodeActionParams) -> Result<Option<Vec<CodeActionOrCommand>>> {
     let uri = p.text_document.uri;
     let Some(doc) = state.doc(&uri) else { return Ok(None) };
@@ -30,6 +33,10 @@ pub fn code_action(state: &State, p: CodeActionParams) -> Result<Option<Vec<Code
     let version = d.version;
     let findings: Arc<Vec<Finding>> = match state.findings.get(&uri) {
         Some(f) if f.0 == version => f.1.clone(),
+        // Editors ask for code actions on every cursor move; on a large document being typed
+        // in, linting here would hold the document (and the hints) up. The published
+        // diagnostics arrive shortly and the editor asks again.
+        _ if d.text().len() > SYNC_LINT_MAX_BYTES => return Ok(Some(Vec::new())),
         _ => {
             let analysis = d.analysis(settings.encoding());
             let snap = Snapshot {
