@@ -126,3 +126,48 @@ fn no_proxy_means_connected_false_and_everything_else_works() {
     assert_eq!(c.inlay_hints(&uri, 3).as_array().map(|a| a.len()), Some(2));
     c.finish();
 }
+
+#[test]
+fn relays_the_real_proxy_feed() {
+    use promptmeter_e2e::fake_upstream;
+    use promptmeter_e2e::lsp_client::TempDir;
+    use promptmeter_e2e::proxy_harness::{ProxyProcess, post_json};
+
+    let fake = fake_upstream::spawn();
+    let dir = TempDir::new("lsp-proxy");
+    let mut proxy = ProxyProcess::start(&fake.url(), &dir.path().join("ledger.sqlite"));
+    let mut c = LspClient::start_with(
+        |_, _| {},
+        json!({"lsp": {"feed_url": format!("{}/_promptmeter/feed", proxy.url())}}),
+    );
+    let hello = c.take("promptmeter/spend", |p| p["connected"] == true);
+    assert_eq!(hello["proxyUrl"], proxy.url());
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "stream": true,
+                      "messages": [{"role": "user", "content": "what is 2+2?"}]});
+    let resp = post_json(
+        &proxy.addr,
+        "/v1/messages",
+        &[("x-api-key", "sk-ant-test"), ("anthropic-version", "2023-06-01")],
+        &body,
+    );
+    assert_eq!(resp.status, 200);
+    let spend = c.take("promptmeter/spend", |p| {
+        p["last"]["model"].is_string() && p["todayUsd"] != "0"
+    });
+    assert_eq!(spend["connected"], true);
+    assert_eq!(spend["last"]["provider"], "anthropic");
+    assert_eq!(spend["last"]["model"], "claude-sonnet-4-5");
+    assert!(spend["last"]["inputTokens"].as_u64().is_some(), "{spend}");
+    assert!(
+        spend["last"]["costUsd"]
+            .as_str()
+            .is_some_and(|s| s.parse::<f64>().unwrap() > 0.0),
+        "{spend}"
+    );
+    assert!(spend["todayUsd"].is_string(), "{spend}");
+    proxy.kill();
+    let down = c.take("promptmeter/spend", |p| p["connected"] == false);
+    assert_eq!(down["last"]["model"], "claude-sonnet-4-5", "the last known state stays");
+    c.ignore("promptmeter/spend");
+    c.finish();
+}
