@@ -320,7 +320,7 @@ impl FxHasher {
 }
 
 /// Pieces up to this many bytes are merged here, without allocating.
-const MAX_MERGED: usize = 16;
+const MAX_MERGED: usize = MAX_CACHED;
 
 /// Token count of a short piece by tiktoken's byte-pair merge (repeatedly merge the adjacent
 /// pair whose merged bytes have the lowest rank), which is the encoding both tiktoken and
@@ -453,7 +453,12 @@ mod tests {
                 x ^= x << 17;
                 let len = 2 + (x % (MAX_MERGED as u64 - 1)) as usize;
                 let piece: Vec<u8> = (0..len)
-                    .map(|k| alphabet[((x >> (k * 3)) as usize + k * 7) % alphabet.len()])
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x % alphabet.len() as u64) as usize]
+                    })
                     .collect();
                 assert_eq!(
                     merge_count(ranks(enc), &piece),
