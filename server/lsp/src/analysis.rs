@@ -205,27 +205,27 @@ pub fn describe(path: &str, part: Option<&Part>) -> String {
     let p = path.replace('\\', "/");
     let name = p.rsplit('/').next().unwrap_or(&p);
     let file = if name == "CLAUDE.md" || name == "CLAUDE.local.md" {
-        "memory file: Claude Code loads it into every session's context"
+        "a memory file: Claude Code loads it into every session's context"
     } else if name.starts_with("AGENTS") {
-        "memory file: Codex (and other agents) load the AGENTS.md chain into every session"
+        "a memory file: Codex (and other agents) load the AGENTS.md chain into every session"
     } else if name == "GEMINI.md" {
-        "memory file: Gemini CLI loads it into every session"
+        "a memory file: Gemini CLI loads it into every session"
     } else if p.contains("/.claude/agents/") || p.starts_with(".claude/agents/") {
-        "subagent definition: its description is in the main context; the body is the subagent's system prompt"
+        "a subagent definition: its description is in the main context; the body is the subagent's system prompt"
     } else if p.contains(".claude/commands/") {
-        "slash command: its description is listed in context; the body is sent when invoked"
+        "a slash command: its description is listed in context; the body is sent when invoked"
     } else if name == "SKILL.md" {
-        "skill: its name and description are in context; the body loads when the skill is used"
+        "a skill: its name and description are in context; the body loads when the skill is used"
     } else if p.contains("/rules/") || name == ".cursorrules" || name.ends_with(".mdc") {
-        "rule file: loaded into the system prompt when it applies"
+        "a rule file: loaded into the system prompt when it applies"
     } else if name.ends_with(".instructions.md") || name == "copilot-instructions.md" {
-        "instructions file: Copilot adds it to the system prompt"
+        "an instructions file: Copilot adds it to the system prompt"
     } else if name.ends_with(".prompt.md") || name.ends_with(".prompty") || p.contains("prompts/") {
-        "prompt file: sent when the prompt is run"
+        "a prompt file: sent when the prompt is run"
     } else if name.ends_with(".agent.md") {
-        "agent definition: its instructions are the agent's system prompt"
+        "an agent definition: its instructions are the agent's system prompt"
     } else {
-        "agent configuration"
+        "an agent configuration"
     };
     let Some(part) = part else { return file.to_string() };
     let what = match part.kind {
@@ -246,7 +246,7 @@ pub fn describe(path: &str, part: Option<&Part>) -> String {
             }
         }
     };
-    format!("{what} of a {file}")
+    format!("{what} of {file}")
 }
 
 #[cfg(test)]
