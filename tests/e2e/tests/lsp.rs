@@ -383,3 +383,37 @@ fn keystrokes_apply_in_order() {
     assert_eq!(heading["position"], json!({"line": 1, "character": col}));
     c.finish();
 }
+
+#[test]
+fn codex_chain_budget_counts_the_global_agents_md() {
+    let mut c = LspClient::start_with(
+        |_, home| {
+            home.write(".codex/AGENTS.md", "Global rule, short and plain.\n".repeat(200));
+        },
+        Value::Null,
+    );
+    // 32,000 bytes: under 32 KiB alone, over it after the 6,000-byte global file
+    let text: String = (0..1000)
+        .map(|i| format!("Rule {i:05}: prefer plain words.\n"))
+        .collect();
+    assert_eq!(text.len(), 32_000);
+    let uri = c.open("AGENTS.md", &text);
+    let diags = c.diagnostics(&uri, 1);
+    let over: Vec<&Value> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "file-over-budget")
+        .collect();
+    assert_eq!(over.len(), 1, "{diags}");
+    let m = over[0]["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("File over budget: 32,000 bytes (after 6,000 bytes earlier in the chain); Codex stops reading"),
+        "{m}"
+    );
+    assert_eq!(
+        over[0]["range"]["start"],
+        json!({"line": (32_768 - 6_000) / 32, "character": (32_768 - 6_000) % 32})
+    );
+    c.finish();
+}

@@ -51,16 +51,23 @@ pub fn file_over_budget(input: &LintInput<'_>) -> Option<Finding> {
             )
         }
         FileKind::AgentsMd => {
-            if cfg.agents_md_max_bytes == 0 || text.len() <= cfg.agents_md_max_bytes {
+            let limit = cfg.agents_md_max_bytes;
+            let before = input.preceding_bytes;
+            if limit == 0 || text.len() + before <= limit {
                 return None;
             }
+            let chain = if before > 0 {
+                format!(" (after {} bytes earlier in the chain)", group_thousands(before as u64))
+            } else {
+                String::new()
+            };
             (
                 format!(
-                    "{} bytes; Codex stops reading the AGENTS.md chain at {} bytes and silently drops the rest",
+                    "{} bytes{chain}; Codex stops reading the AGENTS.md chain at {} bytes and silently drops the rest",
                     group_thousands(text.len() as u64),
-                    group_thousands(cfg.agents_md_max_bytes as u64)
+                    group_thousands(limit as u64)
                 ),
-                floor_char_boundary(text, cfg.agents_md_max_bytes),
+                floor_char_boundary(text, limit.saturating_sub(before)),
             )
         }
         FileKind::WindsurfRule => {
@@ -166,6 +173,33 @@ mod tests {
         let f = run(&text, FileKind::AgentsMd, |i| file_over_budget(i).into_iter().collect());
         assert_eq!(f[0].range.start, 32 * 1024);
         assert!(f[0].message.contains("silently drops"));
+    }
+
+    #[test]
+    fn agents_md_chain_counts_the_files_before() {
+        let text = "word ".repeat(6000); // 30,000 bytes: fine alone
+        let alone = run(&text, FileKind::AgentsMd, |i| file_over_budget(i).into_iter().collect());
+        assert!(alone.is_empty());
+        let sections = crate::sections::markdown_sections(&text);
+        let cfg = LintConfig::default();
+        let input = LintInput {
+            text: &text,
+            kind: FileKind::AgentsMd,
+            encoding: crate::tokenize::Encoding::O200kBase,
+            sections: &sections,
+            section_tokens: &[6000],
+            total_tokens: 6000,
+            config: &cfg,
+            markdown: true,
+            preceding_bytes: 5000,
+        };
+        let f = file_over_budget(&input).expect("over with the global file");
+        assert_eq!(f.range.start, 32 * 1024 - 5000);
+        assert!(
+            f.message.contains("after 5,000 bytes earlier in the chain"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

@@ -187,6 +187,9 @@ pub struct LintInput<'a> {
     pub config: &'a LintConfig,
     /// Whether the text is Markdown (tables, headings and fences mean something).
     pub markdown: bool,
+    /// Bytes of the files the agent reads before this one in the same chain (Codex reads
+    /// `~/.codex/AGENTS.md` before the project's AGENTS.md; its 32 KiB limit is for the chain).
+    pub preceding_bytes: usize,
 }
 
 /// Run every single-file rule. Cross-file duplicates and imports need other files and are run
@@ -328,6 +331,7 @@ pub(crate) mod test_support {
             total_tokens: enc.count(text) as u64,
             config,
             markdown: true,
+            preceding_bytes: 0,
         };
         f(&input)
     }

@@ -129,6 +129,11 @@ pub fn lint_snapshot(state: &State, settings: &Settings, snap: &Snapshot, cross_
         total_tokens: a.total,
         config: &settings.config.lsp.lint,
         markdown,
+        preceding_bytes: if kind == FileKind::AgentsMd {
+            codex_global_bytes(state, snap.path.as_deref())
+        } else {
+            0
+        },
     };
     let mut out = if markdown {
         lint::lint(&input)
@@ -186,6 +191,19 @@ pub fn lint_snapshot(state: &State, settings: &Settings, snap: &Snapshot, cross_
     }
     out.sort_by(|a, b| a.range.start.cmp(&b.range.start).then(a.code.cmp(&b.code)));
     out
+}
+
+/// Bytes of the user's global Codex instructions, read before a project's AGENTS.md (0 when
+/// `path` is that global file itself).
+fn codex_global_bytes(state: &State, path: Option<&Path>) -> usize {
+    let Some(home) = dirs::home_dir() else { return 0 };
+    let global = [home.join(".codex/AGENTS.override.md"), home.join(".codex/AGENTS.md")]
+        .into_iter()
+        .find(|p| p.is_file());
+    match global {
+        Some(g) if Some(g.as_path()) != path => state.read_file(&g).map_or(0, |t| t.len()),
+        _ => 0,
+    }
 }
 
 pub fn message(settings: &Settings, f: &Finding) -> String {
