@@ -570,4 +570,37 @@ fn report_and_statusline_read_the_ledger_and_the_running_proxy() {
     assert!(live.contains("last gpt-5"), "{live}");
     let offline = run(&["statusline", "--proxy", "127.0.0.1:9", "--ledger", ledger]);
     assert_eq!(offline, live);
+    // Claude Code's statusLine command gets its status JSON on stdin: add that session's spend
+    post_json(
+        &s.proxy.addr,
+        "/v1/messages",
+        &[("x-promptmeter-session", "cc-7")],
+        &anthropic_body(false),
+    );
+    let mut child = std::process::Command::new(&bin)
+        .args([
+            "statusline",
+            "--claude-code",
+            "--proxy",
+            &s.proxy.addr,
+            "--ledger",
+            ledger,
+        ])
+        .env("XDG_CONFIG_HOME", s._dir.path().join("cfg"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"session_id":"cc-7","model":{"id":"claude-sonnet-4-5"}}"#)
+        .unwrap();
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let session_cost = expected_cost("claude-sonnet-4-5", &usage(25, 0, 0, 0, 12, 0));
+    assert!(
+        out.contains(&format!("session ${:.4} (1 req)", session_cost.round_dp(4))),
+        "{out}"
+    );
 }
