@@ -82,8 +82,8 @@ pub async fn relay(app: Arc<App>, req: Request<Incoming>, route: Route) -> Respo
         };
     let metered = route.api.is_some_and(|a| a.api_name() == OPENAI_RESPONSES.api_name())
         || route.path().trim_end_matches('/').ends_with("/responses");
+    let session = forward::session_from_headers(req.headers());
     let on_upgrade = hyper::upgrade::on(req);
-    let session = None::<String>;
     let app2 = app.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };

@@ -57,5 +57,6 @@ fn responses_websocket_is_relayed_and_metered() {
         assert_eq!((r.usage.input, r.usage.output), (25, 12));
         assert!(r.cost_known);
         assert_eq!(r.composition.unwrap().total(), 25);
+        assert_eq!(r.session.as_deref(), Some("ws-1"));
     }
 }
