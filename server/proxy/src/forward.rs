@@ -207,7 +207,11 @@ pub async fn metered(
             }
         }
     }
-    let prepared = api.prepare(&info, &forward_body);
+    let prepared = if route.ask_usage {
+        api.prepare(&info, &forward_body)
+    } else {
+        None
+    };
     let strip = prepared.is_some();
     if let Some(p) = prepared {
         forward_body = p;

@@ -35,6 +35,9 @@ pub struct Route {
     pub api: Option<&'static dyn WireApi>,
     /// Project from a `/p/<project>/` prefix.
     pub project: Option<String>,
+    /// Ask the upstream for streamed usage the client did not ask for (named upstreams may
+    /// turn it off).
+    pub ask_usage: bool,
 }
 
 impl Route {
@@ -125,6 +128,7 @@ pub fn route(cfg: &ProxyConfig, method: &Method, path_and_query: &str, headers: 
             api: api_for(named.kind, method, &path),
             path_and_query: rest,
             project,
+            ask_usage: named.ask_usage,
         };
     }
     let kind = default_kind(&pq, headers);
@@ -141,6 +145,7 @@ pub fn route(cfg: &ProxyConfig, method: &Method, path_and_query: &str, headers: 
         api: api_for(kind, method, &path),
         path_and_query: pq,
         project,
+        ask_usage: true,
     }
 }
 
@@ -156,7 +161,7 @@ mod tests {
             NamedUpstream {
                 url: "https://openrouter.ai/api/".into(),
                 kind: WireKind::Openai,
-                flat_rate: false,
+                ..Default::default()
             },
         );
         let mut h = HeaderMap::new();

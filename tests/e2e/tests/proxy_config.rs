@@ -19,10 +19,16 @@ capture_text = true
 url = "{}/compat"
 kind = "openai"
 
+[proxy.named.raw]
+url = "{}"
+kind = "openai"
+ask_usage = false
+
 [proxy.projects.alpha]
 sessions = ["s-alpha"]
 user_agent = "alpha-agent/"
 "#,
+        fake.url(),
         fake.url()
     );
     std::fs::write(dir.path().join(".promptmeter.toml"), config).unwrap();
@@ -76,5 +82,19 @@ user_agent = "alpha-agent/"
             .as_str()
             .unwrap()
             .contains("Hello from the fake upstream.")
+    );
+
+    // `ask_usage = false`: a streamed chat goes upstream exactly as sent (no usage to read)
+    let stream = json!({"model": "gpt-5", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let r = post_json(&proxy.addr, "/raw/v1/chat/completions", &[], &stream);
+    assert_eq!(r.status, 200);
+    let seen = fake.fake.requests();
+    let last = seen.last().unwrap();
+    assert_eq!(last["path"], "/v1/chat/completions");
+    assert_eq!(last["body"], stream.to_string());
+    let raw = &Ledger::open_read_only(&proxy.ledger).unwrap().recent(1).unwrap()[0];
+    assert_eq!(
+        (raw.provider.as_str(), raw.usage.output, raw.incomplete),
+        ("raw", 0, false)
     );
 }

@@ -91,7 +91,7 @@ pub enum WireKind {
     Gemini,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NamedUpstream {
     pub url: String,
@@ -99,6 +99,25 @@ pub struct NamedUpstream {
     /// A flat-rate upstream (subscription, local server): tracked in tokens and
     /// API-equivalent dollars, costs nothing at the margin (used by routing, issue 5).
     pub flat_rate: bool,
+    /// Ask this upstream for streamed usage (`stream_options.include_usage`) when the client
+    /// did not; turn off for OpenAI-compatible servers that reject the field.
+    #[serde(default = "yes")]
+    pub ask_usage: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NamedUpstream {
+    fn default() -> Self {
+        NamedUpstream {
+            url: String::new(),
+            kind: WireKind::default(),
+            flat_rate: false,
+            ask_usage: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,6 +167,7 @@ mod tests {
         assert_eq!(c.upstreams.anthropic, "http://127.0.0.1:9000");
         assert_eq!(c.upstreams.openai, OPENAI_URL);
         assert_eq!(c.named["openrouter"].kind, WireKind::Openai);
+        assert!(c.named["openrouter"].ask_usage);
         assert_eq!(c.projects["myrepo"].sessions, vec!["abc".to_string()]);
         assert_eq!(c.feed.recent, 200);
     }
