@@ -107,7 +107,13 @@ impl Relay {
                 self.last = data["last"].clone();
             }
             "request" => self.last = data.clone(),
-            "totals" => self.totals = data.clone(),
+            "totals" => {
+                self.totals = data.clone();
+                // The proxy sends the budgets as they stand after each request.
+                if let Some(b) = data["budgets"].as_array() {
+                    self.budgets = b.clone();
+                }
+            }
             "alert" => {
                 self.alert = data.clone();
                 let pressure = data["pressure"].as_f64().unwrap_or(0.0);
@@ -410,5 +416,24 @@ mod tests {
             &json!({"budget": "weekly", "pressure": 1.02, "message": "over"}),
         );
         assert_eq!(over.unwrap().0, MessageType::ERROR);
+    }
+    #[test]
+    fn totals_with_budgets_move_the_pressure_without_an_alert() {
+        let mut r = Relay::new("http://127.0.0.1:4747".into());
+        r.apply(
+            "hello",
+            &json!({"todayUsd": "1", "budgets": [{"name": "daily", "limitUsd": "10", "spentUsd": "1", "pressure": 0.1, "level": "ok"}]}),
+        );
+        r.apply(
+            "totals",
+            &json!({"todayUsd": "3", "budgets": [{"name": "daily", "limitUsd": "10", "spentUsd": "3", "pressure": 0.3, "level": "ok"}]}),
+        );
+        let s = r.spend(true);
+        assert_eq!(s["todayUsd"], "3");
+        assert_eq!(s["budget"]["spentUsd"], "3");
+        assert_eq!(s["budget"]["pressure"], 0.3);
+        // A totals event without budgets (a proxy without a policy) keeps the last known ones.
+        r.apply("totals", &json!({"todayUsd": "4"}));
+        assert_eq!(r.spend(true)["budget"]["spentUsd"], "3");
     }
 }

@@ -67,6 +67,13 @@ impl Feed {
 
     /// Add a committed record: totals, session, recent list, then `request` and `totals` events.
     pub fn publish(&self, record: RequestRecord) {
+        self.publish_with_budgets(record, Value::Null)
+    }
+
+    /// [`Feed::publish`], with the budgets as they stand after this record settled: the
+    /// `totals` event then carries them (`budgets`), so subscribers follow budget pressure
+    /// with every request, not only on alerts.
+    pub fn publish_with_budgets(&self, record: RequestRecord, budgets: Value) {
         let now = now_ms();
         let record = Arc::new(record);
         let totals = {
@@ -118,7 +125,15 @@ impl Feed {
         };
         if let Some(totals) = totals {
             let _ = self.tx.send(sse_event("request", record.as_ref()));
-            let _ = self.tx.send(sse_event("totals", &totals));
+            if budgets.is_array() {
+                let mut t = serde_json::to_value(&totals).unwrap_or(Value::Null);
+                if let Some(o) = t.as_object_mut() {
+                    o.insert("budgets".into(), budgets);
+                }
+                let _ = self.tx.send(sse_event("totals", &t));
+            } else {
+                let _ = self.tx.send(sse_event("totals", &totals));
+            }
         }
     }
 

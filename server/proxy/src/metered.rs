@@ -160,7 +160,8 @@ pub async fn commit_and_publish(app: &Arc<App>, record: promptmeter_ledger::Requ
     let _ = tokio::time::timeout(COMMIT_WAIT, ack).await;
     app.metrics.record(&record);
     app.policy.settle(&record, reservation);
-    app.feed.publish(record);
+    let budgets = app.policy_budgets();
+    app.feed.publish_with_budgets(record, budgets);
 }
 
 type Pending = Pin<Box<dyn Future<Output = ()> + Send>>;
