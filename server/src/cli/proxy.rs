@@ -27,31 +27,11 @@ pub struct Args {
 }
 
 /// The configuration layers (user file, then the project's `.promptmeter.toml` from `cwd`
-/// upwards) and the catalog (bundled, or `[models] catalog_file` merged over it).
+/// upwards) and the catalog (bundled, or `[models] catalog_file` instead of it; then
+/// `[models.overrides]`), as every subcommand reads them.
 pub fn load_config(cwd: &Path) -> anyhow::Result<(Config, Catalog)> {
-    let mut texts: Vec<(String, String)> = Vec::new();
-    if let Some(dir) = dirs::config_dir() {
-        let p = dir.join("promptmeter").join("config.toml");
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            texts.push((p.display().to_string(), t));
-        }
-    }
-    let project = cwd
-        .ancestors()
-        .map(|d| d.join(".promptmeter.toml"))
-        .find(|p| p.is_file());
-    if let Some(p) = project
-        && let Ok(t) = std::fs::read_to_string(&p)
-    {
-        texts.push((p.display().to_string(), t));
-    }
-    let config = Config::from_layers(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())))?;
-    let mut catalog = Catalog::bundled();
-    if let Some(file) = &config.models.catalog_file {
-        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("reading catalog {file}: {e}"))?;
-        catalog.merge_litellm_json(&text)?;
-    }
-    Ok((config, catalog))
+    // One loader for every subcommand: user file, project file, catalog file, overrides.
+    crate::config::load(cwd)
 }
 
 pub fn ledger_path(config: &Config, flag: Option<&Path>) -> PathBuf {
