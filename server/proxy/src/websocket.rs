@@ -3,6 +3,9 @@
 //! upgrade and relays messages both ways unchanged. A `response.create` message from the
 //! client opens a metered request; the upstream's `response.completed` (or `.incomplete`,
 //! `.failed`, `error`) closes it: it is priced and committed before that message is relayed.
+//! Each `response.create` goes through the budget/routing policy like an HTTP request: a
+//! reroute rewrites its model (a socket stays on its upstream, so only the model changes) and
+//! a refusal is answered on the socket as a Responses `error` event, never sent upstream.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +24,7 @@ use tokio_tungstenite::{Connector, WebSocketStream};
 
 use crate::composition::measure;
 use crate::metered::commit_and_publish;
+use crate::policy::{Decision, PolicyRequest};
 use crate::providers::openai_responses::Parser;
 use crate::providers::{ResponseParser, WireApi};
 use crate::record::{RequestFacts, ResponseFacts, build};
@@ -83,12 +87,19 @@ pub async fn relay(app: Arc<App>, req: Request<Incoming>, route: Route) -> Respo
     let metered = route.api.is_some_and(|a| a.api_name() == OPENAI_RESPONSES.api_name())
         || route.path().trim_end_matches('/').ends_with("/responses");
     let session = forward::session_from_headers(req.headers());
+    let headers = req.headers().clone();
     let on_upgrade = hyper::upgrade::on(req);
     let app2 = app.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
         let client = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-        pump(app2, client, upstream, route, metered, session).await;
+        let ctx = Ctx {
+            route,
+            metered,
+            session,
+            headers,
+        };
+        pump(app2, client, upstream, ctx).await;
     });
     let mut resp = Response::new(full(bytes::Bytes::new()));
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -112,6 +123,25 @@ struct Open {
     composition: tokio::task::JoinHandle<Option<crate::composition::Measured>>,
     ttft_ms: Option<f64>,
     bytes_out: u64,
+    reservation: Option<u64>,
+}
+
+/// What one socket knows of its upgrade request.
+struct Ctx {
+    route: Route,
+    metered: bool,
+    session: Option<String>,
+    headers: hyper::HeaderMap,
+}
+
+/// What to do with a message from the client.
+enum Admit {
+    /// Not a `response.create`: relay unchanged.
+    Pass,
+    /// A metered request; `Some(text)` when the policy rewrote its model.
+    Open(Box<Open>, Option<String>),
+    /// Refused by the policy: this `error` event goes back to the client instead.
+    Refuse(String),
 }
 
 async fn finish(app: &Arc<App>, open: Open, complete: bool) {
@@ -127,58 +157,100 @@ async fn finish(app: &Arc<App>, open: Open, complete: bool) {
         captured_response: None,
     };
     let record = build(&app.catalog, &open.facts, &observed, measured.as_ref(), &resp);
-    commit_and_publish(app, record, None).await;
+    commit_and_publish(app, record, open.reservation).await;
 }
 
-fn open_request(app: &App, route: &Route, text: &str, session: &Option<String>) -> Option<Open> {
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+fn admit(app: &App, ctx: &Ctx, text: &str) -> Admit {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Admit::Pass;
+    };
     if v.get("type").and_then(|t| t.as_str()) != Some("response.create") {
-        return None;
+        return Admit::Pass;
     }
     // The request fields sit at the top level (or under `response` in some clients).
-    let body = v.get("response").filter(|r| r.is_object()).cloned().unwrap_or(v);
+    let nested = v.get("response").is_some_and(|r| r.is_object());
+    let body = if nested { v["response"].clone() } else { v.clone() };
     let model = body.get("model").and_then(|m| m.as_str()).map(str::to_string);
+    let raw = if nested {
+        serde_json::to_vec(&body).unwrap_or_default()
+    } else {
+        text.as_bytes().to_vec()
+    };
+    let route = &ctx.route;
+    let verdict = app.policy.before(&PolicyRequest {
+        provider: &route.provider,
+        path: route.path(),
+        model: model.as_deref(),
+        stream: true,
+        session: ctx.session.as_deref(),
+        project: route.project.as_deref(),
+        headers: &ctx.headers,
+        body: &raw,
+        catalog: &app.catalog,
+    });
+    let mut model_forwarded = model.clone();
+    let mut reroute = None;
+    let mut rewritten = None;
+    match verdict.decision {
+        Decision::Forward => {}
+        Decision::Refuse { status, message } => return Admit::Refuse(refusal_event(status, &message)),
+        Decision::Reroute { model: to, rule, .. } => {
+            let target = if nested { &mut v["response"] } else { &mut v };
+            target["model"] = serde_json::Value::String(to.clone());
+            rewritten = serde_json::to_string(&v).ok();
+            reroute = Some((model.clone().unwrap_or_default(), rule));
+            model_forwarded = Some(to);
+        }
+    }
     let ts_ms = crate::feed::now_ms();
-    let encoding = model
+    let encoding = model_forwarded
         .as_deref()
         .and_then(|m| app.catalog.resolve(m))
         .map(|m| m.tokenizer.base())
         .unwrap_or(Encoding::O200kBase);
-    let bytes_in = text.len() as u64;
+    let bytes_in = rewritten.as_deref().unwrap_or(text).len() as u64;
+    let captured_request = app
+        .config
+        .capture_text
+        .then(|| rewritten.clone().unwrap_or_else(|| text.to_string()));
     let composition = tokio::task::spawn_blocking(move || Some(measure(&OPENAI_RESPONSES.parts(&body), encoding)));
-    Some(Open {
+    let open = Open {
         facts: RequestFacts {
             id: crate::ids::new_id(ts_ms),
             ts_ms,
             provider: route.provider.clone(),
             upstream: route.base.clone(),
             path: route.path().to_string(),
-            model_requested: model.clone(),
-            model_forwarded: model,
-            session: session.clone(),
+            model_requested: model,
+            model_forwarded,
+            session: ctx.session.clone(),
             project: route.project.clone(),
             stream: true,
             bytes_in,
             service_tier: None,
-            reroute: None,
-            captured_request: app.config.capture_text.then(|| text.to_string()),
+            reroute,
+            captured_request,
         },
         t0: Instant::now(),
         parser: Parser::default(),
         composition,
         ttft_ms: None,
         bytes_out: 0,
-    })
+        reservation: verdict.reservation,
+    };
+    Admit::Open(Box::new(open), rewritten)
 }
 
-async fn pump<C, U>(
-    app: Arc<App>,
-    client: WebSocketStream<C>,
-    upstream: WebSocketStream<U>,
-    route: Route,
-    metered: bool,
-    session: Option<String>,
-) where
+/// A policy refusal as a Responses WebSocket `error` event, with the same `error` object as
+/// the HTTP refusal's body.
+fn refusal_event(status: u16, message: &str) -> String {
+    let body: serde_json::Value = serde_json::from_slice(&OPENAI_RESPONSES.error_body(status, message))
+        .unwrap_or_else(|_| serde_json::json!({"error": {"message": message}}));
+    serde_json::json!({"type": "error", "status": status, "error": body["error"]}).to_string()
+}
+
+async fn pump<C, U>(app: Arc<App>, client: WebSocketStream<C>, upstream: WebSocketStream<U>, ctx: Ctx)
+where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     U: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -188,13 +260,26 @@ async fn pump<C, U>(
     loop {
         tokio::select! {
             msg = c_rx.next() => {
-                let Some(Ok(msg)) = msg else { break };
-                if metered
-                    && let Message::Text(t) = &msg
-                        && let Some(o) = open_request(&app, &route, t.as_str(), &session)
-                            && let Some(prev) = open.replace(o) {
+                let Some(Ok(mut msg)) = msg else { break };
+                if ctx.metered && let Message::Text(t) = &msg {
+                    match admit(&app, &ctx, t.as_str()) {
+                        Admit::Pass => {}
+                        Admit::Open(o, rewritten) => {
+                            if let Some(text) = rewritten {
+                                msg = Message::Text(text.into());
+                            }
+                            if let Some(prev) = open.replace(*o) {
                                 finish(&app, prev, false).await;
                             }
+                        }
+                        Admit::Refuse(event) => {
+                            if c_tx.send(Message::Text(event.into())).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
                 let closing = matches!(msg, Message::Close(_));
                 if u_tx.send(msg).await.is_err() || closing {
                     break;
