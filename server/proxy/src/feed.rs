@@ -65,15 +65,10 @@ impl Feed {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Add a committed record: totals, session, recent list, then `request` and `totals` events.
-    pub fn publish(&self, record: RequestRecord) {
-        self.publish_with_budgets(record, Value::Null)
-    }
-
-    /// [`Feed::publish`], with the budgets as they stand after this record settled: the
-    /// `totals` event then carries them (`budgets`), so subscribers follow budget pressure
-    /// with every request, not only on alerts.
-    pub fn publish_with_budgets(&self, record: RequestRecord, budgets: Value) {
+    /// Add a committed record: totals, session, recent list, then `request` and `totals`
+    /// events. `budgets` (the policy's `Budget` array as it stands after this record settled)
+    /// rides on the `totals` event, so subscribers follow budget pressure with every request.
+    pub fn publish(&self, record: RequestRecord, budgets: Value) {
         let now = now_ms();
         let record = Arc::new(record);
         let totals = {
@@ -125,15 +120,11 @@ impl Feed {
         };
         if let Some(totals) = totals {
             let _ = self.tx.send(sse_event("request", record.as_ref()));
-            if budgets.is_array() {
-                let mut t = serde_json::to_value(&totals).unwrap_or(Value::Null);
-                if let Some(o) = t.as_object_mut() {
-                    o.insert("budgets".into(), budgets);
-                }
-                let _ = self.tx.send(sse_event("totals", &t));
-            } else {
-                let _ = self.tx.send(sse_event("totals", &totals));
+            let mut t = serde_json::to_value(&totals).unwrap_or(Value::Null);
+            if let Some(o) = t.as_object_mut() {
+                o.insert("budgets".into(), budgets);
             }
+            let _ = self.tx.send(sse_event("totals", &t));
         }
     }
 

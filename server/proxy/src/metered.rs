@@ -161,7 +161,7 @@ pub async fn commit_and_publish(app: &Arc<App>, record: promptmeter_ledger::Requ
     app.metrics.record(&record);
     app.policy.settle(&record, reservation);
     let budgets = app.policy_budgets();
-    app.feed.publish_with_budgets(record, budgets);
+    app.feed.publish(record, budgets);
 }
 
 type Pending = Pin<Box<dyn Future<Output = ()> + Send>>;
