@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import threading
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,6 +64,9 @@ class Proxy:
 
     def records(self):
         """Every request in the ledger, oldest first, as dicts."""
+        # The proxy's own endpoints wait until every response already released is committed
+        # (a response goes out once its record is spooled; the commit follows).
+        urllib.request.urlopen(self.url + "/_promptmeter/summary", timeout=10).read()
         con = sqlite3.connect(f"file:{self.ledger}?mode=ro", uri=True)
         con.row_factory = sqlite3.Row
         try:

@@ -7,7 +7,7 @@
 //! `forward.rs` pass-through and the metered path; `metered.rs` the relayed response body;
 //! `sse.rs` SSE splitting (the only SSE-aware code); `providers/` one file per wire API;
 //! `websocket.rs` the Responses WebSocket relay; `composition.rs` context-window breakdown;
-//! `record.rs` pricing into a `RequestRecord`; `writer.rs` the ledger writer thread; `feed.rs`
+//! `record.rs` pricing into a `RequestRecord`; `writer.rs` spool, then group commit; `feed.rs`
 //! totals and the live feed; `namespace.rs` the `/_promptmeter/` endpoints; `metrics.rs`
 //! Prometheus; `policy.rs` the budget/routing seam (issue 5).
 
@@ -37,7 +37,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use promptmeter_core::Catalog;
 use promptmeter_core::config::proxy::ProxyConfig;
-use promptmeter_ledger::Ledger;
+use promptmeter_ledger::{Ledger, spool};
 use time::UtcOffset;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -108,12 +108,44 @@ impl ProxyHandle {
     }
 }
 
+/// The ledger's spool, after committing what a proxy that died left in it. `None` (responses
+/// then wait for their commits): another process holds it, or it cannot be opened.
+fn open_spool(ledger_path: &std::path::Path, ledger: &mut Ledger) -> Option<spool::Spool> {
+    let path = spool::path_for(ledger_path);
+    match spool::Spool::open(&path, spool::DEFAULT_SIZE) {
+        Ok(Some(s)) => match spool::recover_into(&s, ledger) {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!("ledger: recovered {n} records from {}", path.display());
+                }
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!("ledger: cannot recover {}: {e:#}", path.display());
+                None
+            }
+        },
+        Ok(None) => {
+            tracing::warn!(
+                "ledger: {} is in use by another process; responses will wait for ledger commits",
+                path.display()
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!("ledger: no spool ({e:#}); responses will wait for ledger commits");
+            None
+        }
+    }
+}
+
 /// Start the proxy on `listener` (in the current Tokio runtime). A ledger that cannot be
 /// opened is an error; everything after startup fails open.
 pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> anyhow::Result<ProxyHandle> {
     let addr = listener.local_addr()?;
-    let write = Ledger::open(&opts.ledger_path)?;
+    let mut write = Ledger::open(&opts.ledger_path)?;
     let read = Ledger::open(&opts.ledger_path)?;
+    let spool = open_spool(&opts.ledger_path, &mut write);
     let metrics = Arc::new(metrics::Metrics::default());
     let recent = opts.config.feed.recent;
     let app = Arc::new(App {
@@ -121,9 +153,22 @@ pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> an
         catalog: Arc::new(catalog),
         client: upstream::client(),
         feed: feed::Feed::new(Some(read), opts.utc_offset, recent),
-        writer: writer::LedgerWriter::spawn(Some(write), Ledger::open(&opts.ledger_path).ok(), metrics.clone()),
+        writer: writer::LedgerWriter::spawn(
+            Some(write),
+            Ledger::open(&opts.ledger_path).ok(),
+            spool,
+            metrics.clone(),
+        ),
         metrics,
         policy: opts.policy.unwrap_or_else(|| Arc::new(policy::PassThrough)),
+    });
+    // The feed's totals read the ledger: it publishes a record once it is committed.
+    let weak = Arc::downgrade(&app);
+    app.writer.on_commit(move |record| {
+        if let Some(app) = weak.upgrade() {
+            let budgets = app.policy_budgets();
+            app.feed.publish(record, budgets);
+        }
     });
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(server::run(listener, app.clone(), rx));

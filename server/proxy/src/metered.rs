@@ -1,7 +1,8 @@
 //! The response body relayed to the client. Bytes go out as they arrive from the upstream;
 //! on the way the provider parser reads usage (SSE events cut by the HTTP layer, or a JSON
-//! body). When the response ends, the request is priced and committed to the ledger before
-//! the client sees the end of the response, so a completed response is never lost. A body
+//! body). When the response ends, the request is priced and made safe from a crash (spooled
+//! for the ledger, see `writer.rs`) before the client sees the end of the response, so a
+//! completed response is never lost. A body
 //! dropped or failed midway is recorded as incomplete with what was seen.
 
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -21,8 +22,6 @@ use crate::record::{RequestFacts, ResponseFacts, build};
 use crate::sse::SseSplitter;
 use crate::{App, BoxError};
 
-/// Longest a response waits for its ledger commit before it is released anyway (fail open).
-const COMMIT_WAIT: Duration = Duration::from_secs(2);
 /// Largest JSON body kept for parsing (larger ones pass through unparsed).
 const MAX_JSON: usize = 64 * 1024 * 1024;
 
@@ -154,14 +153,13 @@ impl Meter {
     }
 }
 
-/// Commit a record (waiting at most `COMMIT_WAIT`), then feed, metrics and policy settle.
+/// Count and settle a finished request, then hand its record to the ledger writer: released
+/// once it is safe from a crash (spooled, or committed), see `writer.rs`. The feed publishes
+/// it once committed.
 pub async fn commit_and_publish(app: &Arc<App>, record: promptmeter_ledger::RequestRecord, reservation: Option<u64>) {
-    let ack = app.writer.write(record.clone());
-    let _ = tokio::time::timeout(COMMIT_WAIT, ack).await;
     app.metrics.record(&record);
     app.policy.settle(&record, reservation);
-    let budgets = app.policy_budgets();
-    app.feed.publish(record, budgets);
+    app.writer.write(record).wait().await;
 }
 
 type Pending = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -31,6 +31,13 @@ pub struct Metrics {
     added_sum_ns: AtomicU64,
     pub open_streams: AtomicI64,
     pub ledger_errors: AtomicU64,
+    /// Records committed whose responses went out once they were spooled / after the commit.
+    ledger_spooled: AtomicU64,
+    ledger_waited: AtomicU64,
+    /// Ledger transactions, the time they took, and how many took over 0.25 / 0.5 / 1 ms.
+    ledger_commits: AtomicU64,
+    ledger_commit_ns: AtomicU64,
+    ledger_commit_slow: [AtomicU64; 3],
     pub feed_subscribers: AtomicI64,
     pub passthrough: AtomicU64,
 }
@@ -47,6 +54,20 @@ impl Metrics {
         }
         self.added_count.fetch_add(1, Ordering::Relaxed);
         self.added_sum_ns.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// A ledger transaction of `records` records (`spooled` of them spooled first) took `took`.
+    pub fn observe_commit(&self, records: u64, spooled: u64, took: std::time::Duration) {
+        self.ledger_spooled.fetch_add(spooled, Ordering::Relaxed);
+        self.ledger_waited.fetch_add(records - spooled, Ordering::Relaxed);
+        self.ledger_commits.fetch_add(1, Ordering::Relaxed);
+        self.ledger_commit_ns
+            .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+        for (i, us) in [250, 500, 1000].into_iter().enumerate() {
+            if took.as_micros() > us {
+                self.ledger_commit_slow[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     pub fn record(&self, r: &RequestRecord) {
@@ -160,9 +181,37 @@ impl Metrics {
                 "promptmeter_passthrough_requests_total",
                 self.passthrough.load(Ordering::Relaxed),
             ),
+            (
+                "promptmeter_ledger_commits_total",
+                self.ledger_commits.load(Ordering::Relaxed),
+            ),
         ] {
             let _ = writeln!(out, "# TYPE {name} counter\n{name} {v}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP promptmeter_ledger_records_total Records committed; `spooled`: their responses went out once the record was in the spool, `waited`: after the commit.\n\
+             # TYPE promptmeter_ledger_records_total counter\n\
+             promptmeter_ledger_records_total{{path=\"spooled\"}} {}\n\
+             promptmeter_ledger_records_total{{path=\"waited\"}} {}",
+            self.ledger_spooled.load(Ordering::Relaxed),
+            self.ledger_waited.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP promptmeter_ledger_commit_seconds_total Time spent in ledger transactions.\n\
+             # TYPE promptmeter_ledger_commit_seconds_total counter\n\
+             promptmeter_ledger_commit_seconds_total {}\n\
+             # HELP promptmeter_ledger_slow_commits_total Ledger transactions that took longer than `over` seconds.\n\
+             # TYPE promptmeter_ledger_slow_commits_total counter\n\
+             promptmeter_ledger_slow_commits_total{{over=\"0.00025\"}} {}\n\
+             promptmeter_ledger_slow_commits_total{{over=\"0.0005\"}} {}\n\
+             promptmeter_ledger_slow_commits_total{{over=\"0.001\"}} {}",
+            self.ledger_commit_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            self.ledger_commit_slow[0].load(Ordering::Relaxed),
+            self.ledger_commit_slow[1].load(Ordering::Relaxed),
+            self.ledger_commit_slow[2].load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -84,6 +84,13 @@ pub async fn handle(app: Arc<App>, req: Request<hyper::body::Incoming>) -> Respo
     if let Some(page) = crate::dashboard::serve(path, req.headers()) {
         return page;
     }
+    if matches!(
+        path,
+        "/_promptmeter/summary" | "/_promptmeter/requests" | "/_promptmeter/feed"
+    ) {
+        // Include every response already released (its commit may still be on its way).
+        app.writer.flush().await;
+    }
     match path {
         "/_promptmeter/health" => json(StatusCode::OK, &serde_json::json!({"ok": true, "version": VERSION})),
         "/_promptmeter/summary" => json(StatusCode::OK, &app.feed.summary(app.policy_budgets())),

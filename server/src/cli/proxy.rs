@@ -72,6 +72,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
+        // What a proxy that died on this ledger released but had not committed, before the
+        // budgets read their spend.
+        if let Err(e) = promptmeter_ledger::spool::recover(&ledger) {
+            tracing::warn!("ledger: {e:#}");
+        }
         // Budgets and routing (issue 5): server/proxy/src/policy/budgets.rs.
         let policy = promptmeter_proxy::policy::budgets::policy_for(&config, &ledger, utc_offset)?;
         let opts = promptmeter_proxy::Options {

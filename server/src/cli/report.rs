@@ -48,6 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (config, _) = super::proxy::load_config(&std::env::current_dir()?)?;
     let path = super::proxy::ledger_path(&config, args.ledger.as_deref());
     let records = if path.exists() {
+        // Records a proxy that died had released but not yet committed (a no-op while a
+        // proxy runs on this ledger, or when the ledger is not writable).
+        let _ = promptmeter_ledger::spool::recover(&path);
         Ledger::open_read_only(&path)?.between(since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX))?
     } else {
         Vec::new()

@@ -117,7 +117,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let addr = args.proxy.unwrap_or_else(|| config.proxy.listen.clone());
     let path = super::proxy::ledger_path(&config, args.ledger.as_deref());
-    let ledger = || path.exists().then(|| Ledger::open_read_only(&path).ok()).flatten();
+    let ledger = || {
+        // What a proxy that died left in the spool (a no-op while one runs).
+        let _ = path.exists().then(|| promptmeter_ledger::spool::recover(&path));
+        path.exists().then(|| Ledger::open_read_only(&path).ok()).flatten()
+    };
     let summary = match fetch(&addr, "/_promptmeter/summary") {
         Some(s) => s,
         None => {

@@ -73,6 +73,21 @@ impl ProxyProcess {
         }
     }
 
+    /// Wait until every response already released is committed to the ledger (a response
+    /// goes out once its record is spooled; the proxy's own endpoints wait for the commit).
+    pub fn flush(&self) {
+        assert_eq!(get(&self.addr, "/_promptmeter/summary").status, 200);
+    }
+
+    /// Every record in the ledger, newest first, once committed.
+    pub fn records(&self) -> Vec<promptmeter_ledger::RequestRecord> {
+        self.flush();
+        promptmeter_ledger::Ledger::open_read_only(&self.ledger)
+            .unwrap()
+            .recent(1_000_000)
+            .unwrap()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -124,6 +124,19 @@ impl Proxy {
     fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
+
+    /// Wait (up to 10 s) until the proxy's log has `needle` (a thread reads it off the pipe).
+    fn wait_log(&self, needle: &str) {
+        let start = std::time::Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "not in the proxy's log: {needle}\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
 
 impl Drop for Proxy {
@@ -294,8 +307,11 @@ fn dec(v: &Value) -> Decimal {
         .unwrap()
 }
 
-fn records(ledger: &Path) -> Vec<RequestRecord> {
-    Ledger::open_read_only(ledger)
+/// The ledger's records, once every response already released is committed (the summary
+/// waits for that).
+fn records(proxy: &Proxy) -> Vec<RequestRecord> {
+    proxy.summary();
+    Ledger::open_read_only(&proxy.ledger())
         .unwrap()
         .between(i64::MIN, i64::MAX)
         .unwrap()
@@ -495,7 +511,7 @@ fn hard_limit_holds_under_concurrency() {
     assert_eq!(upstream, ok);
     // The ledger holds exactly the admitted requests, and the overshoot is bounded by one
     // request's reservation (body bytes / 4 input tokens + 12 output tokens at Sonnet prices).
-    let recs = records(&proxy.ledger());
+    let recs = records(&proxy);
     assert_eq!(recs.len(), ok);
     let spent: Decimal = recs.iter().map(|r| r.cost_usd.unwrap()).sum();
     let one: Decimal = "0.000255".parse().unwrap();
@@ -621,7 +637,7 @@ model = "claude-haiku-4-5"
     );
 
     // Savings: the report equals the ledger's sums (flat-rate requests paid nothing).
-    let recs = records(&proxy.ledger());
+    let recs = records(&proxy);
     let mut by_rule: BTreeMap<String, Decimal> = BTreeMap::new();
     for r in &recs {
         if let Some(rr) = &r.reroute {
@@ -696,13 +712,7 @@ fn sessions_keep_their_model_while_switching_would_break_them() {
         OPUS
     );
     assert_eq!(proxy.last()["reroute"], Value::Null);
-    assert!(
-        proxy
-            .log()
-            .contains("held back: session sess-warm has a warm prompt cache on claude-opus-4-8"),
-        "{}",
-        proxy.log()
-    );
+    proxy.wait_log("held back: session sess-warm has a warm prompt cache on claude-opus-4-8");
     let notes = feed.wait_for("route", 1);
     assert_eq!(notes[0]["session"], "sess-warm");
     assert_eq!(notes[0]["modelRequested"], OPUS);
@@ -723,11 +733,7 @@ fn sessions_keep_their_model_while_switching_would_break_them() {
         resp(json!({"previous_response_id": "resp_abc"})).json()["model"],
         "gpt-5"
     );
-    assert!(
-        proxy
-            .log()
-            .contains("kept on gpt-5 because previous_response_id resp_abc")
-    );
+    proxy.wait_log("kept on gpt-5 because previous_response_id resp_abc");
     let notes = feed.wait_for("route", 2);
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert_eq!(resp(json!({})).json()["model"], "gpt-5-nano");
@@ -846,8 +852,5 @@ fn refusals_in_each_providers_shape() {
         assert_eq!(r.header("x-should-retry").as_deref(), Some("false"));
     }
     assert!(fake.fake.requests().is_empty(), "nothing reached the upstream");
-    assert!(
-        records(&proxy.ledger()).len() == 1,
-        "refusals are not recorded as spend"
-    );
+    assert!(records(&proxy).len() == 1, "refusals are not recorded as spend");
 }

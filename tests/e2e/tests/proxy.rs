@@ -9,7 +9,7 @@ use std::time::Duration;
 use promptmeter_core::{Catalog, Usage, cost_of};
 use promptmeter_e2e::fake_upstream::{self, Running};
 use promptmeter_e2e::proxy_harness::{HttpResponse, ProxyProcess, get, post_json, request};
-use promptmeter_ledger::{Ledger, RequestRecord};
+use promptmeter_ledger::RequestRecord;
 use serde_json::{Value, json};
 
 struct Setup {
@@ -31,10 +31,7 @@ impl Setup {
     }
 
     fn records(&self) -> Vec<RequestRecord> {
-        Ledger::open_read_only(&self.proxy.ledger)
-            .unwrap()
-            .recent(1000)
-            .unwrap()
+        self.proxy.records()
     }
 
     fn only_record(&self) -> RequestRecord {

@@ -3,7 +3,6 @@
 
 use promptmeter_e2e::fake_upstream;
 use promptmeter_e2e::proxy_harness::{ProxyProcess, post_json};
-use promptmeter_ledger::Ledger;
 use serde_json::json;
 
 #[test]
@@ -60,7 +59,7 @@ user_agent = "alpha-agent/"
     );
     post_json(&proxy.addr, "/v1/chat/completions", &[], &chat);
 
-    let mut records = Ledger::open_read_only(&proxy.ledger).unwrap().recent(10).unwrap();
+    let mut records = proxy.records();
     records.reverse();
     assert_eq!(records.len(), 5);
     let local = &records[0];
@@ -92,7 +91,7 @@ user_agent = "alpha-agent/"
     let last = seen.last().unwrap();
     assert_eq!(last["path"], "/v1/chat/completions");
     assert_eq!(last["body"], stream.to_string());
-    let raw = &Ledger::open_read_only(&proxy.ledger).unwrap().recent(1).unwrap()[0];
+    let raw = &proxy.records()[0];
     assert_eq!(
         (raw.provider.as_str(), raw.usage.output, raw.incomplete),
         ("raw", 0, false)

@@ -14,9 +14,24 @@ use serde_json::json;
 
 #[test]
 fn sigkill_under_load_loses_no_completed_request() {
+    killed_under_load(false);
+}
+
+/// Without the spool (another process holds it), responses wait for their commits instead:
+/// still nothing lost, with no recovery needed.
+#[test]
+fn without_the_spool_sigkill_loses_nothing_either() {
+    killed_under_load(true);
+}
+
+fn killed_under_load(spool_held_elsewhere: bool) {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake_upstream::spawn();
     let ledger = dir.path().join("ledger.sqlite");
+    let held = spool_held_elsewhere.then(|| {
+        let path = promptmeter_ledger::spool::path_for(&ledger);
+        promptmeter_ledger::spool::Spool::open(&path, 1 << 16).unwrap().unwrap()
+    });
     // A slow disk (5 ms a commit) widens the window in which a record could be lost if the
     // proxy released a response before its commit.
     let mut proxy = ProxyProcess::start_env(&fake.url(), &ledger, &[], &[("PROMPTMETER_TEST_COMMIT_DELAY_MS", "5")]);
@@ -74,6 +89,15 @@ fn sigkill_under_load_loses_no_completed_request() {
         completed.len()
     );
 
+    // A response goes out once its record is in the spool; what the dead proxy had not yet
+    // committed is committed by the next process that opens the ledger (`report`,
+    // `statusline`, a restarted proxy).
+    if spool_held_elsewhere {
+        assert!(held.unwrap().leftover().is_empty(), "the proxy never wrote to it");
+    } else {
+        let recovered = promptmeter_ledger::spool::recover(&ledger).unwrap();
+        eprintln!("{recovered} records recovered from the spool");
+    }
     let records = Ledger::open_read_only(&ledger).unwrap().recent(1_000_000).unwrap();
     let in_ledger: HashSet<&str> = records
         .iter()

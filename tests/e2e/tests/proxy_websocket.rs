@@ -48,7 +48,7 @@ fn responses_websocket_is_relayed_and_metered() {
     let via = rt.block_on(converse(&format!("ws://{}/v1/responses", proxy.addr)));
     let direct = rt.block_on(converse(&format!("ws://{}/v1/responses", fake.addr)));
     assert_eq!(via, direct);
-    let records = Ledger::open_read_only(&ledger).unwrap().recent(10).unwrap();
+    let records = proxy.records();
     assert_eq!(records.len(), 2, "{records:#?}");
     for r in &records {
         assert_eq!(r.provider, "openai");
@@ -138,7 +138,7 @@ fn responses_websocket_requests_are_rerouted_under_budget_pressure() {
         served, "gpt-5",
         "the fake echoes the model it was asked for: the proxy must have rewritten it"
     );
-    let records = Ledger::open_read_only(&ledger).unwrap().recent(10).unwrap();
+    let records = proxy.records();
     let r = records
         .iter()
         .find(|r| r.id != "seed")
@@ -169,6 +169,6 @@ fn responses_websocket_requests_are_refused_at_a_hard_limit() {
     assert_eq!(e["type"], "error");
     assert_eq!(e["error"]["code"], "promptmeter_budget", "{e}");
     assert!(e["error"]["message"].as_str().unwrap().contains("daily"), "{e}");
-    let records = Ledger::open_read_only(&ledger).unwrap().recent(10).unwrap();
+    let records = proxy.records();
     assert_eq!(records.len(), 1, "nothing but the seed is recorded: {records:#?}");
 }

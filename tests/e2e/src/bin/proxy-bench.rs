@@ -357,6 +357,19 @@ fn main() {
             "\nproxy's own added-latency histogram: mean {:.3} ms over {count} requests",
             sum / count.max(1.0) * 1e3
         );
+        let commits = get("promptmeter_ledger_commits_total");
+        println!(
+            "ledger: {} records spooled, {} waited for; {commits} transactions, mean {:.3} ms",
+            get("promptmeter_ledger_records_total{path=\"spooled\"}"),
+            get("promptmeter_ledger_records_total{path=\"waited\"}"),
+            get("promptmeter_ledger_commit_seconds_total") / commits.max(1.0) * 1e3
+        );
+        println!(
+            "ledger transactions over 0.25 / 0.5 / 1 ms: {} / {} / {}",
+            get("promptmeter_ledger_slow_commits_total{over=\"0.00025\"}"),
+            get("promptmeter_ledger_slow_commits_total{over=\"0.0005\"}"),
+            get("promptmeter_ledger_slow_commits_total{over=\"0.001\"}")
+        );
         let mut mem_proxy = mem_proxy;
         let _ = mem_proxy.kill();
         let _ = mem_proxy.wait();
