@@ -112,19 +112,6 @@ impl Ledger {
         Ok(Ledger { conn })
     }
 
-    /// Leave checkpoints to `checkpoint` (called from another connection and thread), so that
-    /// a commit never waits for the fsyncs of a checkpoint.
-    pub fn disable_auto_checkpoint(&self) -> anyhow::Result<()> {
-        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        Ok(())
-    }
-
-    /// Copy the write-ahead log into the database without blocking writers (PASSIVE).
-    pub fn checkpoint(&self) -> anyhow::Result<()> {
-        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        Ok(())
-    }
-
     pub fn schema_version(&self) -> anyhow::Result<u32> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }

@@ -153,12 +153,7 @@ pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> an
         catalog: Arc::new(catalog),
         client: upstream::client(),
         feed: feed::Feed::new(Some(read), opts.utc_offset, recent),
-        writer: writer::LedgerWriter::spawn(
-            Some(write),
-            Ledger::open(&opts.ledger_path).ok(),
-            spool,
-            metrics.clone(),
-        ),
+        writer: writer::LedgerWriter::spawn(Some(write), spool, metrics.clone()),
         metrics,
         policy: opts.policy.unwrap_or_else(|| Arc::new(policy::PassThrough)),
     });

@@ -54,30 +54,11 @@ pub enum Ack {
 
 impl LedgerWriter {
     /// Start the writer thread. With no ledger (it failed to open) records are acknowledged
-    /// as not written. With a `checkpointer` (a second connection to the same file), WAL
-    /// checkpoints run on their own thread every second instead of inside a commit, so that
-    /// their fsyncs never delay a commit.
-    pub fn spawn(
-        ledger: Option<Ledger>,
-        checkpointer: Option<Ledger>,
-        spool: Option<Spool>,
-        metrics: Arc<Metrics>,
-    ) -> LedgerWriter {
+    /// as not written. SQLite's automatic WAL checkpoints run in this thread after a commit;
+    /// as the only writer it completes them, so the WAL stays small under steady load, and
+    /// responses (spooled) do not wait for their fsyncs.
+    pub fn spawn(ledger: Option<Ledger>, spool: Option<Spool>, metrics: Arc<Metrics>) -> LedgerWriter {
         let (tx, rx) = mpsc::channel::<Job>();
-        if let (Some(w), Some(c)) = (ledger.as_ref(), checkpointer)
-            && w.disable_auto_checkpoint().is_ok()
-        {
-            let _ = std::thread::Builder::new()
-                .name("promptmeter-checkpoint".into())
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(Duration::from_secs(1));
-                        if let Err(e) = c.checkpoint() {
-                            tracing::debug!("ledger checkpoint: {e:#}");
-                        }
-                    }
-                });
-        }
         let spool = spool.map(Arc::new);
         let on_commit: Arc<OnceLock<OnCommit>> = Arc::default();
         let thread = Thread {
@@ -85,6 +66,7 @@ impl LedgerWriter {
             spool: spool.clone(),
             on_commit: on_commit.clone(),
             metrics,
+            retry: Vec::new(),
             slow: std::env::var("PROMPTMETER_TEST_COMMIT_DELAY_MS")
                 .ok()
                 .and_then(|v| v.parse::<u64>().ok())
@@ -146,48 +128,83 @@ struct Thread {
     spool: Option<Arc<Spool>>,
     on_commit: Arc<OnceLock<OnCommit>>,
     metrics: Arc<Metrics>,
+    /// Records whose commit failed (disk full, ledger locked by another program), with whether
+    /// they are spooled: tried again with the next group, or after `RETRY_EVERY`.
+    retry: Vec<(RequestRecord, bool)>,
     /// Fault injection for the durability tests: a slow disk (this long per commit).
     slow: Option<Duration>,
 }
 
+/// How often failed commits are tried again when nothing else comes.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// Most failed records kept for another try (the oldest go first; spooled ones stay in the
+/// spool for the next start).
+const MAX_RETRY: usize = 10_000;
+
 impl Thread {
     fn run(mut self, rx: mpsc::Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
-            let mut jobs = vec![first];
+        loop {
+            let first = if self.retry.is_empty() {
+                rx.recv().ok()
+            } else {
+                match rx.recv_timeout(RETRY_EVERY) {
+                    Ok(j) => Some(j),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            };
+            let mut jobs: Vec<Job> = first.into_iter().collect();
+            if jobs.is_empty() && self.retry.is_empty() {
+                break; // every sender is gone
+            }
             while jobs.len() < 1024 {
                 match rx.try_recv() {
                     Ok(j) => jobs.push(j),
                     Err(_) => break,
                 }
             }
-            let mut records = Vec::with_capacity(jobs.len());
-            let mut spooled = 0;
-            for j in &mut jobs {
-                if let Job::Record { record, spooled: s, .. } = j {
-                    records.push(std::mem::take(&mut **record));
-                    spooled += u64::from(*s);
-                }
+            self.group(jobs);
+        }
+    }
+
+    /// Commit what failed before and `jobs`' records in one transaction, then publish the new
+    /// records and answer everyone waiting.
+    fn group(&mut self, mut jobs: Vec<Job>) {
+        let mut batch = std::mem::take(&mut self.retry);
+        let old = batch.len();
+        for j in &mut jobs {
+            if let Job::Record { record, spooled, .. } = j {
+                batch.push((std::mem::take(&mut **record), *spooled));
             }
-            let ok = !records.is_empty() && self.commit(&records, spooled);
-            if ok && let Some(s) = &self.spool {
+        }
+        let records: Vec<RequestRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+        let spooled = batch.iter().filter(|(_, s)| *s).count() as u64;
+        let ok = !records.is_empty() && self.commit(&records, spooled);
+        let fresh: Vec<RequestRecord> = records.into_iter().skip(old).collect();
+        if ok {
+            if let Some(s) = &self.spool {
                 s.committed(spooled);
             }
-            let mut records = records.into_iter();
-            for j in jobs {
-                match j {
-                    Job::Record { ack, .. } => {
-                        if let Some(r) = records.next()
-                            && let Some(f) = self.on_commit.get()
-                        {
-                            f(r);
-                        }
-                        if let Some(ack) = ack {
-                            let _ = ack.send(ok);
-                        }
+        } else if self.ledger.is_some() {
+            let excess = batch.len().saturating_sub(MAX_RETRY);
+            batch.drain(..excess);
+            self.retry = batch;
+        }
+        let mut fresh = fresh.into_iter();
+        for j in jobs {
+            match j {
+                Job::Record { ack, .. } => {
+                    if let Some(r) = fresh.next()
+                        && let Some(f) = self.on_commit.get()
+                    {
+                        f(r);
                     }
-                    Job::Flush(done) => {
-                        let _ = done.send(());
+                    if let Some(ack) = ack {
+                        let _ = ack.send(ok);
                     }
+                }
+                Job::Flush(done) => {
+                    let _ = done.send(());
                 }
             }
         }
@@ -205,7 +222,7 @@ impl Thread {
             Ok(()) => true,
             Err(e) => {
                 self.metrics.ledger_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("ledger write failed ({} records): {e:#}", records.len());
+                tracing::warn!("ledger write failed ({} records, will retry): {e:#}", records.len());
                 false
             }
         };
@@ -247,7 +264,7 @@ mod tests {
                 .unwrap()
                 .unwrap()
         });
-        let w = LedgerWriter::spawn(Some(Ledger::open(path).unwrap()), None, spool, Arc::default());
+        let w = LedgerWriter::spawn(Some(Ledger::open(path).unwrap()), spool, Arc::default());
         let published: Arc<Mutex<Vec<String>>> = Arc::default();
         let p = published.clone();
         w.on_commit(move |r| p.lock().unwrap().push(r.id));
@@ -284,8 +301,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_commit_is_tried_again_and_published_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite");
+        let (w, published) = writer(&path, true);
+        let other = rusqlite::Connection::open(&path).unwrap();
+        // The table goes away under the writer: its commit fails.
+        other.execute_batch("ALTER TABLE requests RENAME TO elsewhere").unwrap();
+        w.write(record("a"));
+        w.flush().await;
+        assert_eq!(w.spool.as_ref().unwrap().pending(), 1, "still only in the spool");
+        assert_eq!(*published.lock().unwrap(), ["a"], "the feed shows it anyway");
+        other.execute_batch("ALTER TABLE elsewhere RENAME TO requests").unwrap();
+        // The next group takes it along.
+        w.write(record("b"));
+        w.flush().await;
+        assert_eq!(ids(&path), ["a", "b"]);
+        assert_eq!(*published.lock().unwrap(), ["a", "b"]);
+        assert_eq!(w.spool.as_ref().unwrap().pending(), 0);
+    }
+
+    #[tokio::test]
     async fn no_ledger_acknowledges_not_written_and_still_publishes() {
-        let w = LedgerWriter::spawn(None, None, None, Arc::default());
+        let w = LedgerWriter::spawn(None, None, Arc::default());
         let published: Arc<Mutex<Vec<String>>> = Arc::default();
         let p = published.clone();
         w.on_commit(move |r| p.lock().unwrap().push(r.id));
