@@ -326,6 +326,126 @@ mod tests {
     }
 
     #[test]
+    fn every_field_comes_back() {
+        use crate::record::{Composition, Fingerprint, Reroute, UsageRecord};
+        let full = RequestRecord {
+            id: "01JF".into(),
+            ts: "2026-12-03T20:00:00.000Z".into(),
+            ts_ms: 1_796_414_400_000,
+            provider: "anthropic".into(),
+            upstream: "https://api.anthropic.com".into(),
+            path: "/v1/messages".into(),
+            model_requested: Some("claude-opus-4-5".into()),
+            model_served: Some("claude-sonnet-4-5".into()),
+            session: Some("s-1".into()),
+            project: Some("repo".into()),
+            stream: true,
+            status: 200,
+            incomplete: true,
+            usage: UsageRecord {
+                input: 1,
+                cache_read: 2,
+                cache_write5m: 3,
+                cache_write1h: 4,
+                output: 5,
+                reasoning: 6,
+            },
+            cost_usd: Some("0.001234500".parse().unwrap()),
+            cost_known: true,
+            latency_ms: 12.5,
+            ttft_ms: Some(0.75),
+            bytes_in: 7,
+            bytes_out: 8,
+            composition: Some(Composition {
+                system: 1,
+                tools: 2,
+                history: 3,
+                tool_results: 4,
+                current_turn: 5,
+            }),
+            reroute: Some(Reroute {
+                from: "claude-opus-4-5".into(),
+                rule: "cap".into(),
+                counterfactual_cost_usd: Some("0.01".parse().unwrap()),
+            }),
+            fingerprints: vec![Fingerprint {
+                hash: "ab12".into(),
+                tokens: 9,
+            }],
+            error: Some("client_disconnected".into()),
+            service_tier: Some("priority".into()),
+            captured: Some(serde_json::json!({"request": "hi"})),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let s = Spool::open(&dir.path().join("s"), 1 << 16).unwrap().unwrap();
+        assert!(s.append(&full));
+        assert_eq!(s.leftover(), [full]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Append(usize),
+        Commit(u64),
+        Reopen,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0usize..600).prop_map(Op::Append),
+            2 => (0u64..4).prop_map(Op::Commit),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of appends, commits and restarts, what the spool gives back is
+        /// exactly what was appended since it last started over, and it starts over exactly
+        /// when everything appended was committed.
+        #[test]
+        fn gives_back_exactly_what_is_not_known_committed(ops in proptest::collection::vec(op(), 1..60)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s");
+            let size = HEADER + 8192;
+            let mut s = Spool::open(&path, size).unwrap().unwrap();
+            let (mut model, mut committed, mut n) = (Vec::<String>::new(), 0u64, 0);
+            for op in ops {
+                match op {
+                    Op::Append(pad) => {
+                        n += 1;
+                        let mut r = record(&format!("r{n}"));
+                        r.upstream = "x".repeat(pad);
+                        if s.append(&r) {
+                            model.push(r.id);
+                        }
+                    }
+                    Op::Commit(k) => {
+                        let k = k.min(model.len() as u64 - committed.min(model.len() as u64));
+                        s.committed(k);
+                        committed += k;
+                        if committed >= model.len() as u64 && !model.is_empty() {
+                            model.clear();
+                            committed = 0;
+                        }
+                    }
+                    Op::Reopen => {
+                        // A restart: whatever was left is recovered, then cleared.
+                        drop(s);
+                        s = Spool::open(&path, size).unwrap().unwrap();
+                        let left: Vec<String> = s.leftover().into_iter().map(|r| r.id).collect();
+                        proptest::prop_assert_eq!(&left, &model);
+                        s.clear();
+                        model.clear();
+                        committed = 0;
+                    }
+                }
+                let left: Vec<String> = s.leftover().into_iter().map(|r| r.id).collect();
+                proptest::prop_assert_eq!(&left, &model);
+            }
+        }
+    }
+
+    #[test]
     fn garbage_files_read_as_empty() {
         assert!(entries(b"").is_empty());
         assert!(entries(&[0xffu8; 4096]).is_empty());
