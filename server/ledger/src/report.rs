@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use promptmeter_core::budget::window::{Calendar, WindowKind};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use time::{Duration, UtcOffset};
 
 use crate::record::{RequestRecord, UsageRecord};
 use crate::window::from_ms;
@@ -35,19 +35,23 @@ impl GroupBy {
         })
     }
 
-    fn key(self, r: &RequestRecord, offset: UtcOffset) -> String {
-        let local = from_ms(r.ts_ms).to_offset(offset);
-        let date = local.date();
+    fn key(self, r: &RequestRecord, calendar: &Calendar) -> String {
+        let at = from_ms(r.ts_ms);
+        let date = at.to_offset(calendar.offset).date();
         let none = || "(none)".to_string();
         match self {
             GroupBy::Day => format!("{:04}-{:02}-{:02}", date.year(), date.month() as u8, date.day()),
             GroupBy::Week => {
-                let monday = date - Duration::days(date.weekday().number_days_from_monday() as i64);
+                let first = calendar
+                    .window(WindowKind::Week, at)
+                    .start
+                    .to_offset(calendar.offset)
+                    .date();
                 format!(
                     "week of {:04}-{:02}-{:02}",
-                    monday.year(),
-                    monday.month() as u8,
-                    monday.day()
+                    first.year(),
+                    first.month() as u8,
+                    first.day()
                 )
             }
             GroupBy::Month => format!("{:04}-{:02}", date.year(), date.month() as u8),
@@ -111,14 +115,14 @@ pub struct Report {
     pub total: Row,
 }
 
-pub fn aggregate(records: &[RequestRecord], by: GroupBy, offset: UtcOffset) -> (Vec<Row>, Row) {
+pub fn aggregate(records: &[RequestRecord], by: GroupBy, calendar: &Calendar) -> (Vec<Row>, Row) {
     let mut groups: BTreeMap<String, Row> = BTreeMap::new();
     let mut total = Row {
         key: "total".into(),
         ..Default::default()
     };
     for r in records {
-        let key = by.key(r, offset);
+        let key = by.key(r, calendar);
         groups
             .entry(key.clone())
             .or_insert_with(|| Row {
@@ -205,7 +209,7 @@ mod tests {
 
     fn rec(ts: &str, model: &str, cost: Option<&str>, input: u64) -> RequestRecord {
         RequestRecord {
-            ts_ms: parse_time(ts, UtcOffset::UTC).unwrap(),
+            ts_ms: parse_time(ts, time::UtcOffset::UTC).unwrap(),
             provider: "anthropic".into(),
             model_served: Some(model.into()),
             cost_usd: cost.map(|c| c.parse().unwrap()),
@@ -225,14 +229,14 @@ mod tests {
             rec("2026-12-01T11:00:00Z", "b", Some("0.2"), 20),
             rec("2026-12-02T11:00:00Z", "a", None, 5),
         ];
-        let (rows, total) = aggregate(&recs, GroupBy::Day, UtcOffset::UTC);
+        let (rows, total) = aggregate(&recs, GroupBy::Day, &Calendar::default());
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].key, "2026-12-01");
         assert_eq!(rows[0].cost_usd.to_string(), "0.3");
         assert_eq!(rows[1].unpriced_requests, 1);
         assert_eq!(total.requests, 3);
         assert_eq!(total.usage.input, 35);
-        let (by_model, _) = aggregate(&recs, GroupBy::Model, UtcOffset::UTC);
+        let (by_model, _) = aggregate(&recs, GroupBy::Model, &Calendar::default());
         assert_eq!(by_model[0].key, "b");
         let report = Report {
             group_by: "day".into(),
@@ -243,7 +247,13 @@ mod tests {
         let t = table(&report);
         assert!(t.contains("2026-12-01"));
         assert!(t.contains("(+1 unpriced)"));
-        let (weeks, _) = aggregate(&recs, GroupBy::Week, UtcOffset::UTC);
+        let (weeks, _) = aggregate(&recs, GroupBy::Week, &Calendar::default());
         assert_eq!(weeks[0].key, "week of 2026-11-30");
+        let sunday = Calendar {
+            week_starts: time::Weekday::Sunday,
+            ..Calendar::default()
+        };
+        let (weeks, _) = aggregate(&recs, GroupBy::Week, &sunday);
+        assert_eq!(weeks[0].key, "week of 2026-11-29");
     }
 }

@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn sums_by_window_provider_and_model() {
         let now = parse_time("2026-12-03T16:00:00Z", UtcOffset::UTC).unwrap();
-        let w = Windows::at(now, UtcOffset::UTC);
+        let w = Windows::at(now, &promptmeter_core::budget::window::Calendar::default());
         let recs = [
             rec("2026-12-03T10:00:00Z", "anthropic", "claude-sonnet-4-5", Some("0.10")),
             rec("2026-12-03T11:00:00Z", "openai", "gpt-5", Some("0.02")),

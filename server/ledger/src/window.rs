@@ -1,7 +1,9 @@
-//! Calendar windows (today, this week from Monday, this month) as millisecond ranges, in a
-//! fixed UTC offset (the user's local offset, read once at startup).
+//! Calendar windows (today, this week, this month) as millisecond ranges, where the core's
+//! `Calendar` puts them (`[budgets] utc_offset` and `week_starts`), so the totals here and the
+//! budgets count the same days and weeks.
 
-use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use promptmeter_core::budget::window::{Calendar, WindowKind};
+use time::{Date, OffsetDateTime, Time, UtcOffset};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Windows {
@@ -25,16 +27,14 @@ fn start_of(date: Date, offset: UtcOffset) -> i64 {
 }
 
 impl Windows {
-    pub fn at(now_ms: i64, offset: UtcOffset) -> Windows {
-        let local = from_ms(now_ms).to_offset(offset);
-        let date = local.date();
-        let monday = date - Duration::days(date.weekday().number_days_from_monday() as i64);
-        let first = date.replace_day(1).unwrap_or(date);
+    pub fn at(now_ms: i64, calendar: &Calendar) -> Windows {
+        let now = from_ms(now_ms);
+        let day = calendar.window(WindowKind::Day, now);
         Windows {
-            day_start_ms: start_of(date, offset),
-            week_start_ms: start_of(monday, offset),
-            month_start_ms: start_of(first, offset),
-            next_day_ms: start_of(date + Duration::days(1), offset),
+            day_start_ms: to_ms(day.start),
+            week_start_ms: to_ms(calendar.window(WindowKind::Week, now).start),
+            month_start_ms: to_ms(calendar.window(WindowKind::Month, now).start),
+            next_day_ms: to_ms(day.end),
         }
     }
 
@@ -83,7 +83,7 @@ mod tests {
     fn windows_in_utc() {
         // Thursday 2026-12-03 16:40:00.123 UTC
         let now = parse_time("2026-12-03T16:40:00.123Z", UtcOffset::UTC).unwrap();
-        let w = Windows::at(now, UtcOffset::UTC);
+        let w = Windows::at(now, &Calendar::default());
         assert_eq!(rfc3339_ms(w.day_start_ms), "2026-12-03T00:00:00.000Z");
         assert_eq!(rfc3339_ms(w.week_start_ms), "2026-11-30T00:00:00.000Z");
         assert_eq!(rfc3339_ms(w.month_start_ms), "2026-12-01T00:00:00.000Z");
@@ -94,10 +94,27 @@ mod tests {
     #[test]
     fn windows_follow_the_offset() {
         let now = parse_time("2026-12-03T23:30:00Z", UtcOffset::UTC).unwrap();
-        let plus2 = UtcOffset::from_hms(2, 0, 0).unwrap();
-        let w = Windows::at(now, plus2);
+        let plus2 = Calendar {
+            offset: UtcOffset::from_hms(2, 0, 0).unwrap(),
+            ..Calendar::default()
+        };
+        let w = Windows::at(now, &plus2);
         // 01:30 on Friday the 4th in UTC+2: the day began at 22:00 UTC on the 3rd.
         assert_eq!(rfc3339_ms(w.day_start_ms), "2026-12-03T22:00:00.000Z");
+    }
+
+    #[test]
+    fn weeks_start_where_the_calendar_says() {
+        // Thursday 2026-12-03; weeks from Sunday began on 2026-11-29.
+        let now = parse_time("2026-12-03T16:40:00Z", UtcOffset::UTC).unwrap();
+        let sunday = Calendar {
+            week_starts: time::Weekday::Sunday,
+            ..Calendar::default()
+        };
+        assert_eq!(
+            rfc3339_ms(Windows::at(now, &sunday).week_start_ms),
+            "2026-11-29T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -4,10 +4,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use promptmeter_core::budget::window::Calendar;
 use promptmeter_ledger::window::Windows;
 use promptmeter_ledger::{Ledger, RequestRecord, SessionTotals, Totals};
 use serde_json::Value;
-use time::UtcOffset;
 use tokio::sync::broadcast;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -23,7 +23,7 @@ pub struct Feed {
     state: Mutex<State>,
     /// A read connection to the ledger (sessions seen for the first time, day rollover).
     reader: Mutex<Option<Ledger>>,
-    offset: UtcOffset,
+    calendar: Calendar,
     recent_cap: usize,
 }
 
@@ -41,9 +41,9 @@ pub fn sse_event(name: &str, data: &impl serde::Serialize) -> Arc<str> {
 }
 
 impl Feed {
-    pub fn new(reader: Option<Ledger>, offset: UtcOffset, recent_cap: usize) -> Feed {
+    pub fn new(reader: Option<Ledger>, calendar: Calendar, recent_cap: usize) -> Feed {
         let (tx, _) = broadcast::channel(1024);
-        let windows = Windows::at(now_ms(), offset);
+        let windows = Windows::at(now_ms(), &calendar);
         let (totals, recent) = match reader.as_ref() {
             Some(l) => load(l, windows, recent_cap),
             None => (Totals::new(windows), VecDeque::new()),
@@ -56,7 +56,7 @@ impl Feed {
                 recent,
             }),
             reader: Mutex::new(reader),
-            offset,
+            calendar,
             recent_cap: recent_cap.max(1),
         }
     }
@@ -75,7 +75,7 @@ impl Feed {
             let mut st = self.state();
             let rolled = st.totals.windows.is_none_or(|w| now >= w.next_day_ms);
             if rolled {
-                let windows = Windows::at(now, self.offset);
+                let windows = Windows::at(now, &self.calendar);
                 let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
                 st.totals = match reader.as_ref() {
                     // the record is already committed: the reload includes it

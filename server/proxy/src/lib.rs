@@ -36,9 +36,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use promptmeter_core::Catalog;
+use promptmeter_core::budget::window::Calendar;
 use promptmeter_core::config::proxy::ProxyConfig;
 use promptmeter_ledger::{Ledger, spool};
-use time::UtcOffset;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -73,8 +73,9 @@ pub struct Options {
     pub config: ProxyConfig,
     /// The ledger file (see `default_ledger_path`).
     pub ledger_path: PathBuf,
-    /// The user's UTC offset, for day/week/month windows (read it before starting threads).
-    pub utc_offset: UtcOffset,
+    /// Where days, weeks and months begin (`Calendar::from_config`; read the local offset
+    /// before starting threads).
+    pub calendar: Calendar,
     /// Budgets and routing (issue 5); `None`: forward everything unchanged.
     pub policy: Option<Arc<dyn policy::Policy>>,
 }
@@ -152,7 +153,7 @@ pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> an
         config: opts.config,
         catalog: Arc::new(catalog),
         client: upstream::client(),
-        feed: feed::Feed::new(Some(read), opts.utc_offset, recent),
+        feed: feed::Feed::new(Some(read), opts.calendar, recent),
         writer: writer::LedgerWriter::spawn(Some(write), spool, metrics.clone()),
         metrics,
         policy: opts.policy.unwrap_or_else(|| Arc::new(policy::PassThrough)),

@@ -1,6 +1,7 @@
 //! `promptmeter proxy`: run the local proxy (see server/proxy). Agents point their base URL
 //! at it: `ANTHROPIC_BASE_URL=http://127.0.0.1:4747`, `OPENAI_BASE_URL=http://127.0.0.1:4747/v1`.
 
+use promptmeter_core::budget::window::Calendar;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,6 +39,11 @@ pub fn ledger_path(config: &Config, flag: Option<&Path>) -> PathBuf {
     flag.map(Path::to_path_buf)
         .or_else(|| config.proxy.ledger.as_ref().map(PathBuf::from))
         .unwrap_or_else(|| promptmeter_proxy::default_ledger_path(dirs::data_dir()))
+}
+
+/// Where days, weeks and months begin for every total (`[budgets] utc_offset`, `week_starts`).
+pub fn calendar(config: &promptmeter_core::config::Config, local: time::UtcOffset) -> anyhow::Result<Calendar> {
+    Ok(Calendar::from_config(&config.budgets, local)?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -79,10 +85,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         // Budgets and routing (issue 5): server/proxy/src/policy/budgets.rs.
         let policy = promptmeter_proxy::policy::budgets::policy_for(&config, &ledger, utc_offset)?;
+        let calendar = calendar(&config, utc_offset)?;
         let opts = promptmeter_proxy::Options {
             config: config.proxy,
             ledger_path: ledger.clone(),
-            utc_offset,
+            calendar,
             policy: Some(policy.clone()),
         };
         let handle = promptmeter_proxy::serve(opts, catalog, listener).await?;

@@ -31,7 +31,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let offset = local_offset();
+    let (config, _) = super::proxy::load_config(&std::env::current_dir()?)?;
+    let calendar = super::proxy::calendar(&config, local_offset())?;
+    let offset = calendar.offset;
     let Some(by) = GroupBy::parse(&args.by) else {
         anyhow::bail!("--by must be one of day, week, month, provider, model, session, project");
     };
@@ -45,7 +47,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let since = parse(&args.since, "since")?;
     let until = parse(&args.until, "until")?;
-    let (config, _) = super::proxy::load_config(&std::env::current_dir()?)?;
     let path = super::proxy::ledger_path(&config, args.ledger.as_deref());
     let records = if path.exists() {
         // Records a proxy that died had released but not yet committed (a no-op while a
@@ -61,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         print!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    let (rows, total) = aggregate(&records, by, offset);
+    let (rows, total) = aggregate(&records, by, &calendar);
     let report = Report {
         group_by: args.by.clone(),
         since: args.since,

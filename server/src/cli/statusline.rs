@@ -106,6 +106,7 @@ pub fn line(summary: &Value, session: Option<(&str, Decimal, u64)>) -> String {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let offset = local_offset();
     let (config, _) = super::proxy::load_config(&std::env::current_dir()?)?;
+    let calendar = super::proxy::calendar(&config, offset)?;
     let session_id = if args.claude_code {
         let mut input = String::new();
         let _ = std::io::stdin().take(1024 * 1024).read_to_string(&mut input);
@@ -126,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(s) => s,
         None => {
             let now = promptmeter_proxy::feed::now_ms();
-            let windows = Windows::at(now, offset);
+            let windows = Windows::at(now, &calendar);
             let l = ledger();
             let records = l
                 .as_ref()

@@ -94,12 +94,13 @@ pub async fn start(
     let ledger = dir.join("ledger.sqlite");
     let config = config(upstream_addr, &ledger)?;
     let policy = promptmeter_proxy::policy::budgets::policy_for(&config, &ledger, utc_offset)?;
+    let calendar = promptmeter_core::budget::window::Calendar::from_config(&config.budgets, utc_offset)?;
     let addr = listener.local_addr()?;
     let handle = promptmeter_proxy::serve(
         promptmeter_proxy::Options {
             config: config.proxy,
             ledger_path: ledger,
-            utc_offset,
+            calendar,
             policy: Some(policy.clone()),
         },
         Catalog::bundled(),

@@ -854,3 +854,76 @@ fn refusals_in_each_providers_shape() {
     assert!(fake.fake.requests().is_empty(), "nothing reached the upstream");
     assert!(records(&proxy).len() == 1, "refusals are not recorded as spend");
 }
+
+/// "This week" is the same week in the budgets, the live totals, `statusline` and `report`:
+/// all follow `[budgets] week_starts` and `utc_offset`. Weeks here start today, so spend from
+/// late yesterday counts in the Monday-to-Sunday week (except on Mondays) but not in this one.
+#[test]
+fn every_total_uses_the_configured_week() {
+    let fake = fake_upstream::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let day_ms = 86_400_000;
+    let today_start = now_ms() - now_ms().rem_euclid(day_ms);
+    let ledger = dir.path().join("ledger.sqlite");
+    let mut l = Ledger::open(&ledger).unwrap();
+    for (id, ts_ms, usd) in [
+        ("yesterday", today_start - 3_600_000, "0.50"),
+        ("today", today_start + 60_000, "0.25"),
+    ] {
+        l.insert(&RequestRecord {
+            id: id.into(),
+            ts_ms,
+            provider: "anthropic".into(),
+            status: 200,
+            cost_usd: Some(usd.parse().unwrap()),
+            cost_known: true,
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    drop(l);
+    const DAYS: [&str; 7] = [
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+    ];
+    let today = DAYS[(today_start / day_ms).rem_euclid(7) as usize]; // 1970-01-01 was a Thursday
+    let config = format!(
+        "[budgets]\nutc_offset = \"UTC\"\nweek_starts = \"{today}\"\n\n\
+         [budgets.weekly]\nwindow = \"week\"\nusd = \"10\"\n"
+    );
+    let proxy = Proxy::start(dir.path(), &config, &fake.url());
+    let summary = proxy.summary();
+    assert_eq!(summary["weekUsd"], "0.25", "{summary}");
+    assert_eq!(proxy.budget("weekly")["spentUsd"], "0.25");
+
+    // The status line without a proxy, from the ledger, and the weekly report agree.
+    drop(proxy);
+    let run = |args: &[&str]| {
+        let out = Command::new(bin_path())
+            .args(args)
+            .arg("--ledger")
+            .arg(&ledger)
+            .current_dir(dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let line = run(&["statusline", "--proxy", "127.0.0.1:9"]);
+    assert!(line.contains("$0.25 week"), "{line}");
+    let report: Value = serde_json::from_str(&run(&["report", "--by", "week", "--json"])).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{report}");
+    let first = time::OffsetDateTime::from_unix_timestamp(today_start / 1000)
+        .unwrap()
+        .date();
+    let this_week = format!("week of {first}");
+    let row = rows.iter().find(|r| r["key"] == this_week.as_str()).unwrap();
+    assert_eq!(row["costUsd"], "0.25", "{report}");
+}

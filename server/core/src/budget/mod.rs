@@ -108,22 +108,7 @@ impl Budgets {
             budget: budget.into(),
             message,
         };
-        let offset = if cfg.utc_offset.trim().eq_ignore_ascii_case("local") || cfg.utc_offset.trim().is_empty() {
-            local_offset
-        } else {
-            window::parse_offset(&cfg.utc_offset).ok_or_else(|| {
-                err(
-                    "",
-                    format!("utc_offset {:?} is not \"local\" or like \"+01:00\"", cfg.utc_offset),
-                )
-            })?
-        };
-        let week_starts = window::parse_weekday(&cfg.week_starts).ok_or_else(|| {
-            err(
-                "",
-                format!("week_starts {:?} is not a day of the week", cfg.week_starts),
-            )
-        })?;
+        let calendar = Calendar::from_config(cfg, local_offset)?;
         let defaults = thresholds(&cfg.alert_at, "")?;
         let mut list = Vec::with_capacity(cfg.limits.len());
         for (name, b) in &cfg.limits {
@@ -155,7 +140,7 @@ impl Budgets {
             });
         }
         Ok(Budgets {
-            calendar: Calendar { offset, week_starts },
+            calendar,
             list,
             estimate_output_tokens: cfg.estimate_output_tokens,
         })

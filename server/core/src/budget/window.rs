@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset, Weekday};
 
+use super::BudgetError;
+use crate::config::budget::BudgetsConfig;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowKind {
@@ -124,6 +127,29 @@ pub fn parse_offset(s: &str) -> Option<UtcOffset> {
 }
 
 impl Calendar {
+    /// Where days, weeks and months begin: `[budgets] utc_offset` and `week_starts`. Budgets,
+    /// the feed's totals, the status line and reports all use it, so "this week" is the same
+    /// week everywhere. `local_offset` is what `utc_offset = "local"` means.
+    pub fn from_config(cfg: &BudgetsConfig, local_offset: UtcOffset) -> Result<Calendar, BudgetError> {
+        let err = |message: String| BudgetError {
+            budget: String::new(),
+            message,
+        };
+        let offset = if cfg.utc_offset.trim().eq_ignore_ascii_case("local") || cfg.utc_offset.trim().is_empty() {
+            local_offset
+        } else {
+            parse_offset(&cfg.utc_offset).ok_or_else(|| {
+                err(format!(
+                    "utc_offset {:?} is not \"local\" or like \"+01:00\"",
+                    cfg.utc_offset
+                ))
+            })?
+        };
+        let week_starts = parse_weekday(&cfg.week_starts)
+            .ok_or_else(|| err(format!("week_starts {:?} is not a day of the week", cfg.week_starts)))?;
+        Ok(Calendar { offset, week_starts })
+    }
+
     /// The window of `kind` that contains `now`.
     pub fn window(&self, kind: WindowKind, now: OffsetDateTime) -> Window {
         let date = now.to_offset(self.offset).date();

@@ -3,7 +3,7 @@
 //! ```toml
 //! [budgets]
 //! utc_offset = "local"          # or "+01:00", "-05:00", "UTC": where days, weeks and months begin
-//! week_starts = "monday"        # first day of a weekly window
+//! week_starts = "monday"        # first day of a week (both apply to every total, not only budgets)
 //! alert_at = [50, 85, 95, 100]  # percent of a budget that raise an alert (once per window)
 //! hard_limit = false            # default for every budget: refuse requests at 100%
 //! estimate_output_tokens = 4096 # output tokens assumed when reserving a request's cost
