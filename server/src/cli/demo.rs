@@ -114,7 +114,7 @@ async fn demo(args: Args, dir: &std::path::Path, utc_offset: time::UtcOffset) ->
     };
     let code = tokio::select! {
         r = run => r?,
-        _ = tokio::signal::ctrl_c() => {
+        _ = super::stop_requested() => {
             say("demo stopped");
             ExitCode::SUCCESS
         }

@@ -61,3 +61,20 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on Unix (what `kill`,
+/// systemd and process supervisors send), so long-running commands clean up either way.
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -103,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("  live feed:     http://{addr}/_promptmeter/feed");
         tokio::select! {
             _ = handle.wait() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = super::stop_requested() => {}
         }
         anyhow::Ok(())
     })?;
