@@ -178,6 +178,16 @@ H.test(":checkhealth promptmeter reports the binary, its version, the proxy and 
   pm.setup({ server_path = H.bin })
 end)
 
+H.test("the plugin attaches to exactly the files the server measures by default", function()
+  local pm = require("promptmeter")
+  local cwd = vim.fn.tempname()
+  vim.fn.mkdir(cwd, "p")
+  local env = { XDG_CONFIG_HOME = cwd .. "/no-config", HOME = cwd }
+  local out = vim.system({ H.bin, "lsp", "--documents" }, { cwd = cwd, env = env, text = true }):wait()
+  H.eq(out.code, 0, "promptmeter lsp --documents: " .. (out.stderr or ""))
+  H.eq(pm.default_documents, vim.split(vim.trim(out.stdout), "\n"), "default globs (plugin vs server)")
+end)
+
 H.test(":Promptmeter with an unknown subcommand says so", function()
   local seen = H.capture_notify()
   vim.cmd("Promptmeter frobnicate")

@@ -7,9 +7,20 @@ pub struct Args {
     /// Accepted for editor clients that pass it; stdio is the only transport.
     #[arg(long)]
     pub stdio: bool,
+    /// Print the globs of the files the server measures here (the defaults, or `[lsp]
+    /// documents` and `extra_documents` from the config files), one per line, and exit.
+    #[arg(long)]
+    pub documents: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.documents {
+        let (config, _) = crate::config::load(&std::env::current_dir()?)?;
+        for glob in config.lsp.document_globs() {
+            println!("{glob}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

@@ -2,8 +2,9 @@
 -- live agent spend in the statusline, the context-window composition in a float.
 local M = {}
 
----Prompt files and agent configs the client attaches to (the server's own defaults). Globs
----without a `/` match the file name at any depth; the others match the end of the path.
+---Prompt files and agent configs the client attaches to: the server's own defaults, as
+---`promptmeter lsp --documents` prints them (a test keeps the two equal). Globs without a `/`
+---match the file name at any depth; the others match the end of the path.
 M.default_documents = {
   "CLAUDE.md",
   "CLAUDE.local.md",
