@@ -2,7 +2,8 @@
 //! text). Layers, later wins: built-in defaults, the user's file
 //! (`$XDG_CONFIG_HOME/promptmeter/config.toml`, else the platform config dir), then the nearest
 //! `.promptmeter.toml` from the working directory upwards. The catalog is the bundled snapshot,
-//! or `[models] catalog_file` instead of it, with `[models.overrides]` applied on top.
+//! or `[models] catalog_file` instead of it, with `[models.overrides]` applied on top, and
+//! the tokenizer calibration the proxy learned (`calibration.json` next to the ledger).
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +52,12 @@ pub fn load_with_sources(cwd: &Path) -> anyhow::Result<(Config, Catalog, Sources
         .map(Path::to_path_buf)
         .unwrap_or_else(|| cwd.to_path_buf());
     let catalog_path = config.models.catalog_file.as_deref().map(|f| resolve_path(&base, f));
-    let catalog = catalog_for(&config, catalog_path.as_deref())?;
+    let mut catalog = catalog_for(&config, catalog_path.as_deref())?;
+    // Estimated tokenizers (Claude, Gemini) take the factors the proxy learned from traffic.
+    let ledger = promptmeter_ledger::path_in(&config, dirs::data_dir());
+    catalog.calibrate(&promptmeter_ledger::calibration::load(
+        &promptmeter_ledger::calibration::path_for(&ledger),
+    ));
     sources.catalog = catalog_path;
     Ok((config, catalog, sources))
 }

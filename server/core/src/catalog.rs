@@ -80,6 +80,21 @@ impl Model {
     pub fn family(&self) -> Family {
         family_of(&self.id, &self.provider)
     }
+
+    /// The calibration this model learns into and reads from: models that share a tokenizer
+    /// share one (every Claude model of a tokenizer generation, every Gemini model), so what
+    /// is learned from one request applies to its siblings, whatever dated id they go by.
+    pub fn calibration_key(&self) -> String {
+        let base = self.id.rsplit('/').next().unwrap_or(&self.id).to_ascii_lowercase();
+        match self.family() {
+            Family::Anthropic if crate::tokenize::calibration::claude_uses_new_tokenizer(&base) => {
+                "claude (newer tokenizer)".into()
+            }
+            Family::Anthropic => "claude".into(),
+            Family::Gemini => "gemini".into(),
+            _ => self.id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,6 +407,15 @@ impl Catalog {
 
     pub fn iter(&self) -> impl Iterator<Item = &Model> {
         self.models.values()
+    }
+
+    /// Give every estimated tokenizer the factor and bound learned for its tokenizer
+    /// (`Model::calibration_key`, once there are enough observations); exact tokenizers stay
+    /// as they are.
+    pub fn calibrate(&mut self, calibration: &crate::tokenize::calibration::Calibration) {
+        for m in self.models.values_mut() {
+            m.tokenizer = calibration.apply(&m.calibration_key(), m.tokenizer);
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -210,8 +210,8 @@ pub mod calibration {
         pub max_ratio: f64,
     }
 
-    /// Per-model calibration learned from (base count, reported count) observations.
-    /// Serializable, so the proxy can persist it and the language server can load it.
+    /// Calibration learned from (base count, reported count) observations, keyed by tokenizer
+    /// (`Model::calibration_key`). Serializable: the proxy persists it, every command loads it.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     pub struct Calibration {
         pub models: BTreeMap<String, Observations>,

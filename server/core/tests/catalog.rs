@@ -185,3 +185,40 @@ fn calibration_learns_factor_and_bound() {
     let json = serde_json::to_string(&cal).unwrap();
     assert_eq!(serde_json::from_str::<Calibration>(&json).unwrap(), cal);
 }
+
+#[test]
+fn calibrating_a_catalog_changes_only_learned_estimates() {
+    let mut catalog = Catalog::bundled();
+    let sonnet = catalog.resolve("claude-sonnet-4-5").unwrap().clone();
+    let dated = catalog.resolve("claude-haiku-4-5-20251001").unwrap().clone();
+    let newer = catalog.resolve("claude-opus-4-7").unwrap().clone();
+    let gemini = catalog.resolve("gemini-2.5-pro").unwrap().clone();
+    let gpt = catalog.resolve("gpt-5").unwrap().clone();
+    assert_eq!(
+        sonnet.calibration_key(),
+        dated.calibration_key(),
+        "one tokenizer, one key"
+    );
+    assert_ne!(sonnet.calibration_key(), newer.calibration_key());
+    let mut cal = Calibration::default();
+    for _ in 0..Calibration::MIN_OBSERVATIONS {
+        cal.observe(&sonnet.calibration_key(), 1000, 1300);
+        cal.observe(&gpt.calibration_key(), 1000, 1300);
+    }
+    catalog.calibrate(&cal);
+    let count = |id: &str| catalog.get(id).unwrap().tokenizer.from_base_count(1000);
+    assert_eq!(count(&sonnet.id).tokens, 1300, "learned");
+    assert_eq!(count(&dated.id).tokens, 1300, "learned for the whole tokenizer");
+    for m in [&newer, &gemini] {
+        assert_eq!(
+            catalog.get(&m.id).unwrap().tokenizer,
+            m.tokenizer,
+            "no observations: the default stays"
+        );
+    }
+    assert_eq!(
+        catalog.get(&gpt.id).unwrap().tokenizer,
+        gpt.tokenizer,
+        "exact stays exact"
+    );
+}

@@ -295,6 +295,11 @@ async fn subscribe(
                 continue;
             };
             *got_events = true;
+            // A request may have taught the proxy more about a tokenizer (and on connecting,
+            // it may have learned while we were away).
+            if event == "request" || event == "hello" {
+                crate::handlers::configuration::recalibrate(state).await;
+            }
             let alert = relay.apply(&event, &v);
             state.client.send_notification::<Spend>(relay.spend(true)).await;
             relay.alert = Value::Null;

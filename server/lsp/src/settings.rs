@@ -32,6 +32,16 @@ pub struct Settings {
     pub active: String,
     /// Problems found while loading (shown to the user once).
     pub errors: Vec<String>,
+    /// The tokenizer calibration the proxy learned (`calibration.json` next to the ledger),
+    /// and when that file was last changed as loaded: estimates use its factors.
+    pub calibration_file: PathBuf,
+    pub calibration_mtime: Option<std::time::SystemTime>,
+    pub calibration: promptmeter_core::tokenize::calibration::Calibration,
+}
+
+/// When a file last changed (None: it does not exist).
+pub fn mtime(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The user's config file: `$PROMPTMETER_CONFIG`, else `$XDG_CONFIG_HOME/promptmeter/config.toml`
@@ -184,6 +194,13 @@ impl Settings {
                 errors.push(format!("[models.overrides]: {e}"));
             }
         }
+        // Claude and Gemini counts are estimates; the proxy learns their factors from the
+        // provider-reported input counts of real requests.
+        let calibration_file =
+            promptmeter_ledger::calibration::path_for(&promptmeter_ledger::path_in(&config, dirs::data_dir()));
+        let calibration_mtime = mtime(&calibration_file);
+        let calibration = promptmeter_ledger::calibration::load(&calibration_file);
+        catalog.calibrate(&calibration);
         let wanted = src
             .model_override
             .clone()
@@ -206,6 +223,9 @@ impl Settings {
             globs,
             active,
             errors,
+            calibration_file,
+            calibration_mtime,
+            calibration,
         }
     }
 

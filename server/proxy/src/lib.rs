@@ -7,10 +7,12 @@
 //! `forward.rs` pass-through and the metered path; `metered.rs` the relayed response body;
 //! `sse.rs` SSE splitting (the only SSE-aware code); `providers/` one file per wire API;
 //! `websocket.rs` the Responses WebSocket relay; `composition.rs` context-window breakdown;
-//! `record.rs` pricing into a `RequestRecord`; `writer.rs` spool, then group commit; `feed.rs`
+//! `record.rs` pricing into a `RequestRecord`; `writer.rs` spool, then group commit;
+//! `calibration.rs` learns the estimated tokenizers' factors from reported counts; `feed.rs`
 //! totals and the live feed; `namespace.rs` the `/_promptmeter/` endpoints; `metrics.rs`
 //! Prometheus; `policy.rs` the budget/routing seam (issue 5).
 
+pub mod calibration;
 pub mod composition;
 pub mod dashboard;
 pub mod feed;
@@ -59,6 +61,8 @@ pub struct App {
     pub writer: writer::LedgerWriter,
     pub metrics: Arc<metrics::Metrics>,
     pub policy: Arc<dyn policy::Policy>,
+    /// Tokenizer calibration learned from traffic (`calibration.json` next to the ledger).
+    pub calibration: calibration::Learner,
 }
 
 impl App {
@@ -83,9 +87,7 @@ pub struct Options {
 /// `<data dir>/promptmeter/ledger.sqlite`, or `ledger.sqlite` in the working directory when
 /// there is no data dir.
 pub fn default_ledger_path(data_dir: Option<PathBuf>) -> PathBuf {
-    data_dir
-        .map(|d| d.join("promptmeter").join("ledger.sqlite"))
-        .unwrap_or_else(|| PathBuf::from("ledger.sqlite"))
+    promptmeter_ledger::default_path(data_dir)
 }
 
 /// A running proxy. Dropping the handle does not stop it; call `shutdown`.
@@ -157,11 +159,13 @@ pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> an
         writer: writer::LedgerWriter::spawn(Some(write), spool, metrics.clone()),
         metrics,
         policy: opts.policy.unwrap_or_else(|| Arc::new(policy::PassThrough)),
+        calibration: calibration::Learner::open(Some(promptmeter_ledger::calibration::path_for(&opts.ledger_path))),
     });
     // The feed's totals read the ledger: it publishes a record once it is committed.
     let weak = Arc::downgrade(&app);
     app.writer.on_commit(move |record| {
         if let Some(app) = weak.upgrade() {
+            app.calibration.save_if_changed();
             let budgets = app.policy_budgets();
             app.feed.publish(record, budgets);
         }

@@ -148,6 +148,9 @@ impl Meter {
                 measured.as_ref(),
                 &resp,
             );
+            self.app
+                .calibration
+                .observe(&self.app.catalog, &record, measured.as_ref());
             commit_and_publish(&self.app, record, self.reservation).await;
         }
     }

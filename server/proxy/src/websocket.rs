@@ -157,6 +157,7 @@ async fn finish(app: &Arc<App>, open: Open, complete: bool) {
         captured_response: None,
     };
     let record = build(&app.catalog, &open.facts, &observed, measured.as_ref(), &resp);
+    app.calibration.observe(&app.catalog, &record, measured.as_ref());
     commit_and_publish(app, record, open.reservation).await;
 }
 

@@ -46,6 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn demo(args: Args, dir: &std::path::Path, utc_offset: time::UtcOffset) -> anyhow::Result<ExitCode> {
+    let mut stop = super::stop_signals();
     let listener = match args.port {
         Some(p) => tokio::net::TcpListener::bind(("127.0.0.1", p))
             .await
@@ -114,7 +115,7 @@ async fn demo(args: Args, dir: &std::path::Path, utc_offset: time::UtcOffset) ->
     };
     let code = tokio::select! {
         r = run => r?,
-        _ = super::stop_requested() => {
+        _ = stop.recv() => {
             say("demo stopped");
             ExitCode::SUCCESS
         }

@@ -62,19 +62,39 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on Unix (what `kill`,
-/// systemd and process supervisors send), so long-running commands clean up either way.
-pub async fn stop_requested() {
+/// Ctrl-C, and SIGTERM on Unix (what `kill`, systemd and process supervisors send), caught
+/// from the moment this is created, so long-running commands clean up however they are stopped.
+pub struct StopSignals {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+/// Start catching the stop signals (call it inside the runtime, before announcing readiness).
+pub fn stop_signals() -> StopSignals {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        StopSignals {
+            signals: signal(SignalKind::interrupt())
+                .and_then(|i| signal(SignalKind::terminate()).map(|t| (i, t)))
+                .ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    StopSignals {}
+}
+
+impl StopSignals {
+    /// Resolves when the process is asked to stop.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = self.signals.as_mut() {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

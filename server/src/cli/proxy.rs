@@ -37,8 +37,7 @@ pub fn load_config(cwd: &Path) -> anyhow::Result<(Config, Catalog)> {
 
 pub fn ledger_path(config: &Config, flag: Option<&Path>) -> PathBuf {
     flag.map(Path::to_path_buf)
-        .or_else(|| config.proxy.ledger.as_ref().map(PathBuf::from))
-        .unwrap_or_else(|| promptmeter_proxy::default_ledger_path(dirs::data_dir()))
+        .unwrap_or_else(|| promptmeter_ledger::path_in(config, dirs::data_dir()))
 }
 
 /// Where days, weeks and months begin for every total (`[budgets] utc_offset`, `week_starts`).
@@ -74,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let listen = config.proxy.listen.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        let mut stop = super::stop_signals();
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -103,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("  live feed:     http://{addr}/_promptmeter/feed");
         tokio::select! {
             _ = handle.wait() => {}
-            _ = super::stop_requested() => {}
+            _ = stop.recv() => {}
         }
         anyhow::Ok(())
     })?;

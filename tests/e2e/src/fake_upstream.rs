@@ -48,8 +48,19 @@ pub struct FakeUsage {
     pub reasoning: u64,
 }
 
-/// `ok` usage: 25 in, 12 out. `cache` usage: cache reads and writes, reasoning.
+/// `ok` usage: 25 in, 12 out. `cache` usage: cache reads and writes, reasoning. `input=N`:
+/// N uncached input tokens, 12 out (a provider's exact count of a request the test sized).
 pub fn usage_for(scenario: &str) -> FakeUsage {
+    if let Some(n) = scenario.strip_prefix("input=").and_then(|n| n.parse().ok()) {
+        return FakeUsage {
+            input: n,
+            cache_read: 0,
+            cache_write_5m: 0,
+            cache_write_1h: 0,
+            output: 12,
+            reasoning: 0,
+        };
+    }
     if scenario == "cache" {
         FakeUsage {
             input: 10,

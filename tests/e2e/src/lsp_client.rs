@@ -91,6 +91,8 @@ impl LspClient {
             .current_dir(workspace.path())
             .env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            // and no ledger or learned calibration from the machine either
+            .env("XDG_DATA_HOME", home.path().join(".local").join("share"))
             .env_remove("PROMPTMETER_CONFIG")
             .env("PROMPTMETER_LOG", "warn")
             .stdin(Stdio::piped())

@@ -12,6 +12,7 @@ fn run(args: &[&str]) -> Output {
         .current_dir(home.path())
         .env("XDG_CONFIG_HOME", home.path())
         .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
         .output()
         .expect("run promptmeter")
 }

@@ -36,6 +36,17 @@ pub async fn did_change_configuration(state: Arc<State>, p: DidChangeConfigurati
     refresh(&state).await;
 }
 
+/// When the proxy has learned more about a tokenizer (its calibration file changed), reload
+/// the settings and refresh what shows counts.
+pub async fn recalibrate(state: &Arc<State>) {
+    let s = state.settings();
+    if crate::settings::mtime(&s.calibration_file) == s.calibration_mtime {
+        return;
+    }
+    state.reconfigure(|_| {});
+    refresh(state).await;
+}
+
 /// Re-run diagnostics for every open document and ask the client to re-fetch inlay hints.
 pub async fn refresh(state: &Arc<State>) {
     crate::feed::start(state);

@@ -55,10 +55,37 @@ pub fn table(settings: &Settings, text: &str, enc: Encoding, base: u64) -> Strin
             None => s.push_str(&format!("| {name} | {} | n/a | n/a | n/a |\n", t.display())),
         }
     }
-    if !settings.tokenizer().is_exact() {
-        s.push_str("\n≈ estimate: no public tokenizer for this model; counted in o200k_base and calibrated.\n");
+    if let Some(note) = estimate_note(settings) {
+        s.push_str(&note);
     }
     s
+}
+
+/// How the active model's estimate is made, and how good it is.
+fn estimate_note(settings: &Settings) -> Option<String> {
+    let m = settings.active_model()?;
+    let promptmeter_core::tokenize::Tokenizer::Estimate {
+        base,
+        factor,
+        error_bound,
+    } = m.tokenizer
+    else {
+        return None;
+    };
+    let key = m.calibration_key();
+    let source = match settings.calibration.learned(&key) {
+        Some(_) => {
+            let n = settings.calibration.models.get(&key).map_or(0, |o| o.n);
+            format!("learned from {n} of your requests through the proxy")
+        }
+        None => "a published average; requests through `promptmeter proxy` calibrate it to your text".into(),
+    };
+    Some(format!(
+        "\n≈ estimate: no public tokenizer for {}; counted in {} × {factor:.3}, within ±{}% ({source}).\n",
+        m.id,
+        base.name(),
+        (error_bound * 100.0).round()
+    ))
 }
 
 pub fn hover(state: &State, p: HoverParams) -> Result<Option<Hover>> {
