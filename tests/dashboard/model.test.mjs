@@ -71,6 +71,18 @@ test("the spend series ends at the server's total, counting what was spent befor
   assert.ok(pts.every((p, i) => i === 0 || p[0] >= pts[i - 1][0] && p[1] >= pts[i - 1][1]), "ascending");
 });
 
+test("flat-rate requests cost nothing in spend, savings and the series", () => {
+  const s = new Store();
+  const local = rec(1, { provider: "local", flatRate: true, costUsd: "0.40", reroute: { from: "gpt-5", rule: "task:cron", counterfactualCostUsd: "0.50" } });
+  s.add(local);
+  s.add(rec(2, { costUsd: "0.02" }));
+  assert.equal(usdString(s.byProvider.get("local").costP), "0");
+  assert.equal(usdString(s.savingsP), "0.5", "the reroute saved everything it would have cost");
+  const pts = spendSeries([rec(2, { costUsd: "0.02" }), local], 0, 2_000_000, "0.02");
+  assert.equal(pts.at(-1)[1], 0.02);
+  assert.ok(pts.every((p) => p[1] <= 0.02 + 1e-12), "the flat-rate request adds nothing");
+});
+
 test("windows start at local midnight and on Monday", () => {
   const now = new Date(2026, 11, 3, 17, 30).getTime(); // Thursday
   const w = windowStarts(now);

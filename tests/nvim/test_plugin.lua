@@ -112,6 +112,9 @@ H.test("statusline text and colour follow the spend notification", function()
   H.eq(events, 5, "User PromptmeterSpend per update")
   H.matches(table.concat(sl.details(), "\n"),
     "last: anthropic claude%-sonnet%-4%-5: 10 in, 2000 cached, 300 out, %$0%.012, 812 ms")
+  spend.last.costUsd, spend.last.flatRate = "0", true
+  sl.update(spend)
+  H.matches(table.concat(sl.details(), "\n"), "300 out, %$0%.00 %(flat rate%), 812 ms", "a flat-rate response")
   -- a real 'statusline' evaluates it
   vim.o.statusline = "%{%v:lua.require'promptmeter.statusline'.statusline()%}"
   local eval = vim.api.nvim_eval_statusline(vim.o.statusline, { use_tabline = false })

@@ -21,6 +21,8 @@ export interface SpendLast {
   costUsd: string | null;
   latencyMs: number;
   reroutedFrom?: string | null;
+  /** Served by a flat-rate upstream: `costUsd` is "0". */
+  flatRate?: boolean;
 }
 
 export interface SpendAlert {
@@ -174,7 +176,8 @@ export function lastResponseLine(last: SpendLast): string {
     `${formatTokens(last.inputTokens)} in, ${formatTokens(last.cachedTokens)} cached, ` +
     `${formatTokens(last.outputTokens)} out`;
   return (
-    `${last.provider} ${last.model}${rerouted}: ${tokens}, ${formatUsd(last.costUsd)}, ` +
+    `${last.provider} ${last.model}${rerouted}: ${tokens}, ${formatUsd(last.costUsd)}` +
+    `${last.flatRate ? " (flat rate)" : ""}, ` +
     `${Math.round(last.latencyMs)} ms`
   );
 }

@@ -94,6 +94,10 @@ test("formatUsd", () => {
   assert.equal(formatUsd("nope"), "?");
 });
 
+test("a flat-rate response says so", () => {
+  assert.match(lastResponseLine({ ...connected.last!, costUsd: "0", flatRate: true, reroutedFrom: null }), /300 out, \$0\.00 \(flat rate\), 812 ms$/);
+});
+
 test("an unpriced response says so", () => {
   assert.match(lastResponseLine({ ...connected.last!, costUsd: null, reroutedFrom: null }), /300 out, \?, 812 ms$/);
 });

@@ -46,6 +46,21 @@ pub struct RequestRecord {
     /// Request and response text, only when `capture_text` is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captured: Option<serde_json::Value>,
+    /// Served by a flat-rate upstream (`[proxy.named.<name>] flat_rate`): `costUsd` is what
+    /// the request would have cost at API prices; what it cost you is nothing.
+    pub flat_rate: bool,
+}
+
+impl RequestRecord {
+    /// What the request cost you: its price, or nothing on a flat-rate upstream (`None`: the
+    /// model has no price). Every total of spend sums this, never `cost_usd` directly.
+    pub fn spend(&self) -> Option<rust_decimal::Decimal> {
+        if self.flat_rate {
+            Some(rust_decimal::Decimal::ZERO)
+        } else {
+            self.cost_usd
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -80,6 +80,10 @@ pub struct Row {
     pub incomplete_requests: u64,
     /// What rerouted requests would have cost on the model asked for, minus what they cost.
     pub savings_usd: Decimal,
+    /// Requests served by flat-rate upstreams (they cost nothing: not in `cost_usd`) ...
+    pub flat_rate_requests: u64,
+    /// ... and what they would have cost at API prices.
+    pub flat_rate_api_usd: Decimal,
 }
 
 impl Row {
@@ -92,14 +96,18 @@ impl Row {
         u.cache_write1h += r.usage.cache_write1h;
         u.output += r.usage.output;
         u.reasoning += r.usage.reasoning;
-        match r.cost_usd {
-            Some(c) if r.cost_known => self.cost_usd += c,
-            _ => self.unpriced_requests += 1,
+        if r.flat_rate {
+            self.flat_rate_requests += 1;
+            self.flat_rate_api_usd += r.cost_usd.unwrap_or_default();
+        } else if let (Some(c), true) = (r.cost_usd, r.cost_known) {
+            self.cost_usd += c;
+        } else {
+            self.unpriced_requests += 1;
         }
         if r.incomplete {
             self.incomplete_requests += 1;
         }
-        if let (Some(cf), Some(c)) = (r.reroute.as_ref().and_then(|x| x.counterfactual_cost_usd), r.cost_usd) {
+        if let (Some(cf), Some(c)) = (r.reroute.as_ref().and_then(|x| x.counterfactual_cost_usd), r.spend()) {
             self.savings_usd += cf - c;
         }
     }
@@ -139,6 +147,7 @@ pub fn aggregate(records: &[RequestRecord], by: GroupBy, calendar: &Calendar) ->
     for r in rows.iter_mut().chain(std::iter::once(&mut total)) {
         r.cost_usd = r.cost_usd.normalize();
         r.savings_usd = r.savings_usd.normalize();
+        r.flat_rate_api_usd = r.flat_rate_api_usd.normalize();
     }
     (rows, total)
 }
@@ -155,11 +164,17 @@ pub fn table(report: &Report) -> String {
         "cost (USD)",
     ];
     let fmt_row = |r: &Row| -> [String; 7] {
-        let cost = if r.unpriced_requests > 0 {
-            format!("{} (+{} unpriced)", r.cost_usd.round_dp(4), r.unpriced_requests)
-        } else {
-            r.cost_usd.round_dp(4).to_string()
-        };
+        let mut cost = r.cost_usd.round_dp(4).to_string();
+        if r.unpriced_requests > 0 {
+            cost.push_str(&format!(" (+{} unpriced)", r.unpriced_requests));
+        }
+        if r.flat_rate_requests > 0 {
+            cost.push_str(&format!(
+                " (+{} flat-rate, {} at API prices)",
+                r.flat_rate_requests,
+                r.flat_rate_api_usd.round_dp(4)
+            ));
+        }
         [
             r.key.clone(),
             r.requests.to_string(),
@@ -255,5 +270,29 @@ mod tests {
         };
         let (weeks, _) = aggregate(&recs, GroupBy::Week, &sunday);
         assert_eq!(weeks[0].key, "week of 2026-11-29");
+    }
+
+    #[test]
+    fn flat_rate_requests_cost_nothing_and_show_their_api_price() {
+        let mut local = rec("2026-12-01T12:00:00Z", "qwen3-coder", Some("0.5"), 100);
+        local.flat_rate = true;
+        local.reroute = Some(crate::record::Reroute {
+            from: "a".into(),
+            rule: "task:cron".into(),
+            counterfactual_cost_usd: Some("0.7".parse().unwrap()),
+        });
+        let mut unpriced_local = rec("2026-12-01T13:00:00Z", "mystery", None, 1);
+        unpriced_local.flat_rate = true;
+        let recs = vec![rec("2026-12-01T10:00:00Z", "a", Some("0.1"), 10), local, unpriced_local];
+        let (_, total) = aggregate(&recs, GroupBy::Day, &Calendar::default());
+        assert_eq!(total.cost_usd.to_string(), "0.1");
+        assert_eq!(total.unpriced_requests, 0, "a flat-rate request is never unpriced");
+        assert_eq!(total.flat_rate_requests, 2);
+        assert_eq!(total.flat_rate_api_usd.to_string(), "0.5");
+        assert_eq!(
+            total.savings_usd.to_string(),
+            "0.7",
+            "the reroute saved all it would have cost"
+        );
     }
 }

@@ -375,6 +375,7 @@ mod tests {
             error: Some("client_disconnected".into()),
             service_tier: Some("priority".into()),
             captured: Some(serde_json::json!({"request": "hi"})),
+            flat_rate: true,
         };
         let dir = tempfile::tempdir().unwrap();
         let s = Spool::open(&dir.path().join("s"), 1 << 16).unwrap().unwrap();

@@ -53,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX requests_ts ON requests(ts_ms);
     CREATE INDEX requests_session ON requests(session, ts_ms);",
+    // 2: requests served by a flat-rate upstream (their cost_usd is the API equivalent).
+    "ALTER TABLE requests ADD COLUMN flat_rate INTEGER NOT NULL DEFAULT 0;",
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -64,7 +66,7 @@ pub struct Ledger {
 const COLUMNS: &str = "id, ts_ms, ts, provider, upstream, path, model_requested, model_served, session, project, \
     stream, status, incomplete, input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
     output_tokens, reasoning_tokens, cost_usd, cost_known, latency_ms, ttft_ms, bytes_in, bytes_out, composition, \
-    fingerprints, reroute_from, reroute_rule, counterfactual_cost_usd, error, service_tier, captured";
+    fingerprints, reroute_from, reroute_rule, counterfactual_cost_usd, error, service_tier, captured, flat_rate";
 
 impl Ledger {
     /// Open (creating it and its directory if needed) and migrate the ledger at `path`.
@@ -127,7 +129,7 @@ impl Ledger {
         {
             let sql = format!(
                 "INSERT OR IGNORE INTO requests ({COLUMNS}) VALUES \
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33)"
+                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34)"
             );
             let mut stmt = tx.prepare_cached(&sql)?;
             for r in records {
@@ -173,6 +175,7 @@ impl Ledger {
                     r.error,
                     r.service_tier,
                     r.captured.as_ref().map(|v| v.to_string()),
+                    r.flat_rate,
                 ])?;
             }
         }
@@ -196,16 +199,17 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Total spend and request count of one session (all time).
+    /// Total spend and request count of one session (all time; flat-rate requests cost
+    /// nothing).
     pub fn session_totals(&self, session: &str) -> anyhow::Result<(Decimal, u64)> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT cost_usd FROM requests WHERE session = ?1")?;
+            .prepare_cached("SELECT cost_usd, flat_rate FROM requests WHERE session = ?1")?;
         let mut rows = stmt.query([session])?;
         let (mut usd, mut n) = (Decimal::ZERO, 0u64);
         while let Some(row) = rows.next()? {
             n += 1;
-            if let Some(s) = row.get::<_, Option<String>>(0)? {
+            if let (Some(s), false) = (row.get::<_, Option<String>>(0)?, row.get::<_, bool>(1)?) {
                 usd += s.parse::<Decimal>().unwrap_or_default();
             }
         }
@@ -280,6 +284,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RequestRecord> {
         captured: row
             .get::<_, Option<String>>(32)?
             .and_then(|s| serde_json::from_str(&s).ok()),
+        flat_rate: row.get(33)?,
     })
 }
 

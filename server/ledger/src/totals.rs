@@ -47,7 +47,7 @@ impl Totals {
     /// Add one record (records outside the windows only count for nothing).
     pub fn add(&mut self, r: &RequestRecord) {
         let Some(w) = self.windows else { return };
-        let cost = r.cost_usd.unwrap_or_default();
+        let cost = r.spend().unwrap_or_default();
         if r.ts_ms >= w.month_start_ms {
             self.month_usd = (self.month_usd + cost).normalize();
         }
@@ -57,7 +57,7 @@ impl Totals {
         if r.ts_ms >= w.day_start_ms {
             self.today_usd = (self.today_usd + cost).normalize();
             self.requests += 1;
-            if !r.cost_known {
+            if !r.cost_known && !r.flat_rate {
                 self.unpriced_requests += 1;
             }
             *self.by_provider.entry(r.provider.clone()).or_default() += cost;
@@ -117,5 +117,26 @@ mod tests {
         let json = serde_json::to_value(&t).unwrap();
         assert_eq!(json["todayUsd"], "0.12");
         assert_eq!(json["byProvider"]["anthropic"], "0.10");
+    }
+
+    #[test]
+    fn flat_rate_requests_add_nothing_to_spend() {
+        let now = parse_time("2026-12-03T16:00:00Z", UtcOffset::UTC).unwrap();
+        let w = Windows::at(now, &promptmeter_core::budget::window::Calendar::default());
+        let mut local = rec("2026-12-03T10:00:00Z", "local", "qwen3-coder", Some("0.40"));
+        local.flat_rate = true;
+        let mut unpriced = rec("2026-12-03T10:30:00Z", "local", "mystery", None);
+        unpriced.flat_rate = true;
+        let recs = [
+            rec("2026-12-03T11:00:00Z", "openai", "gpt-5", Some("0.02")),
+            local,
+            unpriced,
+        ];
+        let t = Totals::from_records(w, &recs);
+        assert_eq!(t.today_usd.to_string(), "0.02");
+        assert_eq!(t.week_usd.to_string(), "0.02");
+        assert_eq!(t.requests, 3);
+        assert_eq!(t.unpriced_requests, 0);
+        assert_eq!(t.by_provider["local"].to_string(), "0");
     }
 }

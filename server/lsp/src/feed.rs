@@ -171,11 +171,14 @@ impl Relay {
             .unwrap_or(Value::Null);
         let l = &self.last;
         let last = if l.is_object() {
+            // What the response cost the user: nothing on a flat-rate upstream (the record's
+            // `costUsd` is then its API-equivalent price).
+            let flat_rate = l["flatRate"].as_bool() == Some(true);
             json!({
                 "provider": l["provider"], "model": l["modelServed"], "requestedModel": l["modelRequested"],
                 "inputTokens": l["usage"]["input"], "cachedTokens": l["usage"]["cacheRead"],
-                "outputTokens": l["usage"]["output"], "costUsd": l["costUsd"], "latencyMs": l["latencyMs"],
-                "reroutedFrom": l["reroute"]["from"],
+                "outputTokens": l["usage"]["output"], "costUsd": if flat_rate { json!("0") } else { l["costUsd"].clone() },
+                "latencyMs": l["latencyMs"], "reroutedFrom": l["reroute"]["from"], "flatRate": flat_rate,
             })
         } else {
             Value::Null
@@ -411,7 +414,7 @@ mod tests {
                 "session": {"id": "s", "usd": "0.5", "requests": 3},
                 "last": {"provider": "anthropic", "model": "claude-sonnet-4-5", "requestedModel": "claude-opus-4-8",
                          "inputTokens": 10, "cachedTokens": 2000, "outputTokens": 300, "costUsd": "0.0123",
-                         "latencyMs": 812.4, "reroutedFrom": "claude-opus-4-8"},
+                         "latencyMs": 812.4, "reroutedFrom": "claude-opus-4-8", "flatRate": false},
                 "byProvider": {"anthropic": "1.2"},
                 "alert": {"budget": "weekly", "threshold": 0.85, "pressure": 0.86, "spentUsd": "43", "limitUsd": "50", "message": "Weekly budget at 86%"}
             })
@@ -422,6 +425,19 @@ mod tests {
         );
         assert_eq!(over.unwrap().0, MessageType::ERROR);
     }
+    #[test]
+    fn a_flat_rate_response_costs_nothing_in_the_status_bar() {
+        let mut r = Relay::new("http://127.0.0.1:4747".into());
+        r.apply(
+            "request",
+            &json!({"provider": "local", "modelServed": "qwen3-coder", "usage": {"input": 10, "output": 3},
+                    "costUsd": "0.004", "latencyMs": 20.0, "flatRate": true}),
+        );
+        let s = r.spend(true);
+        assert_eq!(s["last"]["costUsd"], "0");
+        assert_eq!(s["last"]["flatRate"], true);
+    }
+
     #[test]
     fn totals_with_budgets_move_the_pressure_without_an_alert() {
         let mut r = Relay::new("http://127.0.0.1:4747".into());

@@ -86,7 +86,7 @@ impl Feed {
                 st.totals.add(&record);
             }
             if let Some(sid) = record.session.clone() {
-                let cost = record.cost_usd.unwrap_or_default();
+                let cost = record.spend().unwrap_or_default();
                 let entry = match st.sessions.get_mut(&sid) {
                     Some(s) => {
                         s.usd = (s.usd + cost).normalize();

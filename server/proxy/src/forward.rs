@@ -247,6 +247,7 @@ pub async fn metered(
             .config
             .capture_text
             .then(|| String::from_utf8_lossy(&body[..body.len().min(crate::metered::MAX_CAPTURE)]).into_owned()),
+        flat_rate: app.is_flat_rate(&route.provider),
     };
 
     let Some(uri) = upstream_uri(&route.base, &route.path_and_query) else {

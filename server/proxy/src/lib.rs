@@ -70,6 +70,11 @@ impl App {
     pub fn policy_budgets(&self) -> serde_json::Value {
         self.policy.budgets()
     }
+
+    /// Whether requests to `provider` (a named upstream) cost nothing at the margin.
+    pub fn is_flat_rate(&self, provider: &str) -> bool {
+        self.config.named.get(provider).is_some_and(|n| n.flat_rate)
+    }
 }
 
 /// How to start a proxy in-process.

@@ -91,7 +91,7 @@ impl Metrics {
         ] {
             *c.tokens.entry((r.provider.clone(), model.clone(), kind)).or_default() += n;
         }
-        if let Some(cost) = r.cost_usd {
+        if let Some(cost) = r.spend() {
             *c.cost.entry((r.provider.clone(), model)).or_default() += cost;
         }
         if r.incomplete {
@@ -123,7 +123,9 @@ impl Metrics {
                 esc(m)
             );
         }
-        out.push_str("# HELP promptmeter_cost_usd_total Cost in USD by provider and model.\n");
+        out.push_str(
+            "# HELP promptmeter_cost_usd_total Spend in USD by provider and model (flat-rate upstreams add 0).\n",
+        );
         out.push_str("# TYPE promptmeter_cost_usd_total counter\n");
         for ((p, m), d) in &c.cost {
             let _ = writeln!(

@@ -28,6 +28,8 @@ pub struct RequestFacts {
     pub reroute: Option<(String, String)>,
     /// The request body as text, only when `capture_text` is on.
     pub captured_request: Option<String>,
+    /// The upstream is flat-rate (`[proxy.named.<name>] flat_rate`).
+    pub flat_rate: bool,
 }
 
 /// Facts known when the response ended.
@@ -119,6 +121,7 @@ pub fn build(
             .captured_request
             .as_ref()
             .map(|r| serde_json::json!({ "request": r, "response": resp.captured_response })),
+        flat_rate: req.flat_rate,
     }
 }
 

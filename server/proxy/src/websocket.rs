@@ -231,6 +231,7 @@ fn admit(app: &App, ctx: &Ctx, text: &str) -> Admit {
             service_tier: None,
             reroute,
             captured_request,
+            flat_rate: app.is_flat_rate(&route.provider),
         },
         t0: Instant::now(),
         parser: Parser::default(),

@@ -621,9 +621,16 @@ model = "claude-haiku-4-5"
     assert_eq!(served(&chat("my-cron-agent/1")), "gpt-5", "the pattern is anchored");
     let spent_mid = dec(&proxy.budget("weekly")["spentUsd"]);
     assert!(spent_mid > spent_before);
+    let today_mid = dec(&proxy.summary()["todayUsd"]);
     assert_eq!(served(&chat("cron-agent/1.2")), "gpt-5-mini");
     let last = proxy.last();
     assert_eq!(last["provider"], "local");
+    assert_eq!(last["flatRate"], true);
+    assert_eq!(
+        dec(&proxy.summary()["todayUsd"]),
+        today_mid,
+        "a flat-rate request adds nothing to today's spend"
+    );
     assert_eq!(last["reroute"]["rule"], "task:cron");
     assert_eq!(last["usage"]["input"], 25, "tokens are tracked");
     assert!(
@@ -678,6 +685,28 @@ model = "claude-haiku-4-5"
         .unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("task:heartbeat") && text.contains("total"), "{text}");
+
+    // The spend report: flat-rate requests cost nothing, their API price is shown beside.
+    let out = Command::new(bin_path())
+        .args(["report", "--by", "provider", "--json", "--ledger"])
+        .arg(proxy.ledger())
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let local = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "local")
+        .unwrap();
+    assert_eq!(dec(&local["costUsd"]), Decimal::ZERO);
+    assert_eq!(local["flatRateRequests"], 1);
+    assert_eq!(dec(&local["flatRateApiUsd"]), dec(&last["costUsd"]));
+    let paid: Decimal = recs.iter().filter(|r| !r.flat_rate).filter_map(|r| r.cost_usd).sum();
+    assert_eq!(dec(&report["total"]["costUsd"]), paid);
 }
 
 /// At 90% of the weekly budget: a session whose prompt cache is warm stays on its model, a

@@ -124,9 +124,10 @@ function M.details()
   local last = spend.last
   if type(last) == "table" then
     local rerouted = type(last.reroutedFrom) == "string" and (" (rerouted from " .. last.reroutedFrom .. ")") or ""
-    table.insert(lines, ("last: %s %s%s: %d in, %d cached, %d out, %s, %d ms"):format(
+    local flat = last.flatRate == true and " (flat rate)" or ""
+    table.insert(lines, ("last: %s %s%s: %d in, %d cached, %d out, %s%s, %d ms"):format(
       last.provider, last.model, rerouted, last.inputTokens or 0, last.cachedTokens or 0,
-      last.outputTokens or 0, M.format_usd(last.costUsd), math.floor((last.latencyMs or 0) + 0.5)))
+      last.outputTokens or 0, M.format_usd(last.costUsd), flat, math.floor((last.latencyMs or 0) + 0.5)))
   end
   if type(spend.byProvider) == "table" then
     for provider, usd in vim.spairs(spend.byProvider) do

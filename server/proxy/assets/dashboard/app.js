@@ -30,6 +30,12 @@ window.__promptmeter = { store, state };
 
 /** Element sizes by id, kept by a ResizeObserver. */
 const sizes = new Map();
+/** A request's cost as shown: its price; on a flat-rate upstream nothing, and its API price. */
+function costText(r) {
+  if (r.flatRate) return r.costKnown ? `$0.00 (flat rate; ${fmtUsd(r.costUsd)} at API prices)` : "$0.00 (flat rate)";
+  return r.costKnown ? fmtUsd(r.costUsd) : "unpriced";
+}
+
 function sizeOf(el) {
   let s = sizes.get(el.id);
   if (!s) {
@@ -379,7 +385,7 @@ function renderResponse() {
   const served = modelOf(r);
   const rows = [
     ["Model", r.modelRequested && r.modelRequested !== served ? `${served} (asked ${r.modelRequested})` : served],
-    ["Cost", r.costKnown ? fmtUsd(r.costUsd) : "unpriced"],
+    ["Cost", costText(r)],
     ["Latency", fmtMs(r.latencyMs)],
     ["First token", r.ttftMs == null ? "–" : fmtMs(r.ttftMs)],
     ["Input", fmtTokens(k.input)],
@@ -574,7 +580,8 @@ function row(r) {
     model.title = served;
   }
   const status = h("td", r.status >= 400 || r.incomplete ? "bad" : "", r.incomplete ? `${r.status} cut` : String(r.status));
-  const cost = h("td", "num", r.costKnown ? fmtUsd(r.costUsd) : "unpriced");
+  const cost = h("td", "num", r.flatRate ? "flat rate" : costText(r));
+  if (r.flatRate) cost.title = costText(r);
   cost.dataset.usd = r.costUsd ?? "";
   tr.append(
     h("td", "", clock(r.tsMs || r.ts)),

@@ -93,10 +93,19 @@ export function totalTokens(r) {
   return k.input + k.cacheRead + k.cacheWrite + k.output + k.reasoning;
 }
 
+/**
+ * What a request cost the user, pico-dollars: its price, or nothing on a flat-rate upstream
+ * (whose `costUsd` is the API-equivalent price). Every spend total sums this.
+ */
+export function spendOf(r) {
+  return r.flatRate ? 0n : parseUsd(r.costUsd);
+}
+
 /** Dollars saved by a reroute (counterfactual minus actual), pico-dollars; 0 when unknown. */
 export function savingOf(r) {
-  if (!r.reroute || r.reroute.counterfactualCostUsd == null || r.costUsd == null) return 0n;
-  return parseUsd(r.reroute.counterfactualCostUsd) - parseUsd(r.costUsd);
+  if (!r.reroute || r.reroute.counterfactualCostUsd == null) return 0n;
+  if (r.costUsd == null && !r.flatRate) return 0n;
+  return parseUsd(r.reroute.counterfactualCostUsd) - spendOf(r);
 }
 
 function emptyAgg(key, provider) {
@@ -141,7 +150,7 @@ export class Store {
       this.ids.delete(old.id);
     }
     const model = modelOf(r);
-    const cost = parseUsd(r.costUsd);
+    const cost = spendOf(r);
     const k = tokenKinds(r);
     for (const [map, key] of [
       [this.byModel, model],
@@ -184,13 +193,13 @@ export function spendSeries(records, start, now, totalUsd) {
   if (inside.some((r, i) => i > 0 && r.tsMs < inside[i - 1].tsMs)) inside.sort((a, b) => a.tsMs - b.tsMs);
   const total = usdNumber(parseUsd(totalUsd));
   let loaded = 0;
-  for (const r of inside) loaded += Number(r.costUsd) || 0;
+  for (const r of inside) loaded += usdNumber(spendOf(r));
   let acc = Math.max(0, total - loaded);
   const firstT = inside.length ? inside[0].tsMs : now;
   const points = [[start, 0]];
   if (acc > 1e-12) points.push([firstT, acc]);
   for (const r of inside) {
-    acc += Number(r.costUsd) || 0;
+    acc += usdNumber(spendOf(r));
     points.push([r.tsMs, acc]);
   }
   points.push([now, total]);

@@ -75,7 +75,7 @@ pub fn wire_of(provider: &str, path: &str, named: &BTreeMap<String, NamedUpstrea
 
 /// What a request costs the budgets: nothing on a flat-rate upstream, else its price.
 pub fn charged(record: &RequestRecord, named: &BTreeMap<String, NamedUpstream>) -> Decimal {
-    if named.get(&record.provider).is_some_and(|n| n.flat_rate) {
+    if record.flat_rate || named.get(&record.provider).is_some_and(|n| n.flat_rate) {
         Decimal::ZERO
     } else {
         record.cost_usd.unwrap_or_default()
