@@ -298,6 +298,101 @@ fn errors_pass_through_and_are_recorded() {
     }
 }
 
+/// Streams are relayed as their bytes arrive, never buffered whole: with the upstream holding
+/// its stream open for a minute after the first event, the client reads that first event
+/// through the proxy (every streaming wire format, including a chat stream whose usage chunk
+/// the proxy asks for). The client then hangs up; each request is recorded incomplete with
+/// what was seen. Then slow streams (every event 150 ms apart) complete with their full usage.
+#[test]
+fn streams_are_relayed_as_they_arrive_and_slow_streams_complete() {
+    let s = setup();
+    let g = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
+    let cases: [(&str, Value, &str); 4] = [
+        ("/v1/messages", anthropic_body(true), "event: message_start"),
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-5", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+            "data: {",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5", "stream": true, "input": "hi"}),
+            "event: response.created",
+        ),
+        (
+            "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            g.clone(),
+            "data: {",
+        ),
+    ];
+    for (path, body, first) in &cases {
+        let mut c = TcpStream::connect(&s.proxy.addr).unwrap();
+        // If the proxy waited for the end of the stream, this read would time out.
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let body = body.to_string();
+        write!(
+            c,
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             x-fake-scenario: hold\r\nx-fake-hold-ms: 60000\r\nContent-Length: {}\r\n\r\n{body}",
+            s.proxy.addr,
+            body.len()
+        )
+        .unwrap();
+        let mut got = String::new();
+        read_until(&mut c, &mut got, first);
+        let event_start = got.find(first).unwrap();
+        // Gemini ends its events with CRLF CRLF, the others with LF LF.
+        let end = if path.contains("gemini") { "\r\n\r\n" } else { "\n\n" };
+        read_until_from(&mut c, &mut got, event_start, end);
+        assert!(got.starts_with("HTTP/1.1 200"), "{path}: {got}");
+        drop(c);
+    }
+    let mut records = Vec::new();
+    for _ in 0..1200 {
+        records = s.records();
+        if records.len() == cases.len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(records.len(), cases.len(), "{records:#?}");
+    for r in &records {
+        assert!(r.incomplete, "the client hung up midway: {r:?}");
+        assert_eq!(r.error.as_deref(), Some("client_disconnected"), "{r:?}");
+    }
+
+    // Slow streams: the same bytes as going direct, full usage, the first byte long before the end.
+    let slow = [("x-fake-scenario", "slow"), ("x-fake-delay-ms", "150")];
+    for (path, body, _) in &cases {
+        let (via, direct) = s.both(path, &slow, body);
+        assert_same(&via, &direct);
+    }
+    let records = s.records();
+    assert_eq!(records.len(), 2 * cases.len());
+    for r in records.iter().filter(|r| !r.incomplete) {
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(r.usage.output > 0, "{r:?}");
+        assert!(r.cost_known, "{r:?}");
+        let ttft = r.ttft_ms.expect("time to first byte");
+        assert!(
+            r.latency_ms - ttft >= 150.0,
+            "the stream took its time after the first byte: {r:?}"
+        );
+    }
+}
+
+/// Read from `stream` until `until` appears in `buf` after byte `from`.
+fn read_until_from(stream: &mut TcpStream, buf: &mut String, from: usize, until: &str) {
+    let mut chunk = [0u8; 4096];
+    while !buf[from..].contains(until) {
+        let n = stream
+            .read(&mut chunk)
+            .unwrap_or_else(|e| panic!("{e} waiting for {until:?} after {from}: {buf:?}"));
+        assert!(n > 0, "closed before {until:?}: {buf}");
+        buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+}
+
 #[test]
 fn a_stream_cut_midway_is_recorded_incomplete_with_what_was_seen() {
     let s = setup();
