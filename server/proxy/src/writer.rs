@@ -135,6 +135,8 @@ struct Thread {
     slow: Option<Duration>,
 }
 
+/// How long spooled records gather before their group is committed (see `Thread::run`).
+const LINGER: Duration = Duration::from_millis(2);
 /// How often failed commits are tried again when nothing else comes.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// Most failed records kept for another try (the oldest go first; spooled ones stay in the
@@ -153,6 +155,13 @@ impl Thread {
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             };
+            // A spooled record is already safe: let the records that follow it gather for a
+            // moment (without waking this thread for each) and commit them as one group.
+            // Under load this turns a transaction and a thread wake-up per request into one
+            // per `LINGER`; anyone waiting (`flush`, an unspooled record) waits that much more.
+            if matches!(first, Some(Job::Record { spooled: true, .. })) {
+                std::thread::sleep(LINGER);
+            }
             let mut jobs: Vec<Job> = first.into_iter().collect();
             if jobs.is_empty() && self.retry.is_empty() {
                 break; // every sender is gone
