@@ -1,29 +1,11 @@
-//! Request ids: 26-character, time-ordered, Crockford base32 (the ULID layout: 48 bits of
-//! milliseconds, 80 random bits).
+//! Request ids: ULIDs (26 characters, Crockford base32, 48 bits of milliseconds then 80 random
+//! bits), so ids sort by the time their request started.
 
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn random_u64() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    h.finish()
-}
+use std::time::{Duration, SystemTime};
 
 pub fn new_id(now_ms: i64) -> String {
-    let value: u128 =
-        ((now_ms as u128 & 0xFFFF_FFFF_FFFF) << 80) | ((random_u64() as u128) << 16) | (random_u64() as u128 & 0xFFFF);
-    let mut out = [0u8; 26];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let shift = 125 - 5 * i as u32;
-        *slot = ALPHABET[((value >> shift) & 0x1F) as usize];
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let at = SystemTime::UNIX_EPOCH + Duration::from_millis(now_ms.max(0) as u64);
+    ulid::Ulid::from_datetime(at).to_string()
 }
 
 #[cfg(test)]
@@ -38,5 +20,6 @@ mod tests {
         assert_eq!(a.len(), 26);
         assert_ne!(a, b);
         assert!(a < c && b < c);
+        assert_eq!(ulid::Ulid::from_string(&a).unwrap().timestamp_ms(), 1_000);
     }
 }
