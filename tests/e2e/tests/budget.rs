@@ -657,13 +657,17 @@ model = "claude-haiku-4-5"
         }
     }
     assert_eq!(by_rule.len(), 4, "{by_rule:?}");
-    let out = Command::new(bin_path())
-        .args(["report", "--savings", "--json", "--ledger"])
-        .arg(proxy.ledger())
-        .current_dir(dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
-        .output()
-        .unwrap();
+    let report_cmd = |args: &[&str]| {
+        Command::new(bin_path())
+            .args(["report", "--ledger"])
+            .arg(proxy.ledger())
+            .args(args)
+            .current_dir(dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .output()
+            .unwrap()
+    };
+    let out = report_cmd(&["--savings", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let total: Decimal = by_rule.values().sum();
@@ -676,24 +680,12 @@ model = "claude-haiku-4-5"
             "{line}"
         );
     }
-    let table = Command::new(bin_path())
-        .args(["report", "--savings", "--ledger"])
-        .arg(proxy.ledger())
-        .current_dir(dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
-        .output()
-        .unwrap();
+    let table = report_cmd(&["--savings"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("task:heartbeat") && text.contains("total"), "{text}");
 
     // The spend report: flat-rate requests cost nothing, their API price is shown beside.
-    let out = Command::new(bin_path())
-        .args(["report", "--by", "provider", "--json", "--ledger"])
-        .arg(proxy.ledger())
-        .current_dir(dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
-        .output()
-        .unwrap();
+    let out = report_cmd(&["--by", "provider", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let local = report["rows"]
