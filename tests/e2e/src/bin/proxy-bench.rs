@@ -7,8 +7,11 @@
 //! 3. memory per concurrent stream: the proxy's RSS with N streams held open, minus idle.
 //!
 //! Usage: `proxy-bench [--proxy-bin PATH] [--rate 2000] [--secs 5] [--phases 2]
-//!         [--stream-rate 200] [--streams 1000]`. Raise the open-file limit first
-//! (`ulimit -n 8192` or more): 1,000 streams hold 3,000 sockets.
+//!         [--stream-rate 200] [--streams 1000] [--body-kib N]`. Raise the open-file limit
+//! first (`ulimit -n 8192` or more): 1,000 streams hold 3,000 sockets. `--stream-rate 0` and
+//! `--streams 0` skip those parts. `--body-kib N` sends, in part 1, a coding agent's request of
+//! about N KiB (a system prompt, tool definitions and a history of tool calls, built from the
+//! prompt corpus in ../shared/data/corpus) instead of a two-message one.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -31,6 +34,7 @@ struct Opts {
     phases: u32,
     stream_rate: u64,
     streams: usize,
+    body_kib: usize,
 }
 
 fn opts() -> Opts {
@@ -41,6 +45,7 @@ fn opts() -> Opts {
         phases: 2,
         stream_rate: 200,
         streams: 1000,
+        body_kib: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -52,6 +57,7 @@ fn opts() -> Opts {
             "--phases" => o.phases = v.parse().expect("--phases"),
             "--stream-rate" => o.stream_rate = v.parse().expect("--stream-rate"),
             "--streams" => o.streams = v.parse().expect("--streams"),
+            "--body-kib" => o.body_kib = v.parse().expect("--body-kib"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -101,6 +107,65 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 const CHAT: &str = r#"{"model":"gpt-5","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello."}]}"#;
 const STREAM: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"system":"Be terse.","messages":[{"role":"user","content":"Say hello."}]}"#;
+
+/// A chat completion shaped like a coding agent's: a system prompt (the corpus's CLAUDE.md
+/// files), 16 tool definitions, then user turns, assistant tool calls and tool results (the
+/// rest of the corpus, in order) until the body is about `kib` KiB.
+fn agent_body(kib: usize) -> &'static str {
+    use serde_json::{Value, json};
+    let corpus = promptmeter_e2e::workspace_root().join("../shared/data/corpus");
+    let mut texts = Vec::new();
+    for sub in ["claude_md", "agents_md", "cursor_rules", "copilot", "claude_agents"] {
+        let mut paths: Vec<_> = walk(&corpus.join(sub));
+        paths.sort();
+        for p in paths {
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                texts.push(t);
+            }
+        }
+    }
+    assert!(!texts.is_empty(), "no prompt corpus under {}", corpus.display());
+    let system: String = texts.iter().take(3).cloned().collect::<Vec<_>>().join("\n\n");
+    let tools: Vec<Value> = (0..16)
+        .map(|i| {
+            let d = &texts[(i + 3) % texts.len()];
+            json!({"type": "function", "function": {
+                "name": format!("tool_{i}"),
+                "description": d.chars().take(1500).collect::<String>(),
+                "parameters": {"type": "object", "properties": {
+                    "path": {"type": "string", "description": "Absolute path of the file"},
+                    "pattern": {"type": "string"}}, "required": ["path"]}}})
+        })
+        .collect();
+    let mut messages = vec![json!({"role": "system", "content": system})];
+    let mut i = 0;
+    let mut body = json!({"model": "gpt-5", "tools": tools, "messages": messages.clone()});
+    while serde_json::to_vec(&body).unwrap().len() < kib * 1024 {
+        let t = &texts[i % texts.len()];
+        let cut: String = t.chars().take(4000).collect();
+        let id = format!("call_{i}");
+        messages.push(json!({"role": "user", "content": format!("Look at part {i} and fix what is wrong.")}));
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id,
+            "type": "function", "function": {"name": "tool_1", "arguments": format!("{{\"path\":\"/src/{i}.md\"}}")}}]}));
+        messages.push(json!({"role": "tool", "tool_call_id": id, "content": cut}));
+        i += 1;
+        body["messages"] = Value::Array(messages.clone());
+    }
+    Box::leak(serde_json::to_string(&body).unwrap().into_boxed_str())
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
 
 fn req(addr: &str, path: &str, body: &'static str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
     let mut b = Request::post(format!("http://{addr}{path}"))
@@ -192,23 +257,25 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let chat = if o.body_kib > 0 { agent_body(o.body_kib) } else { CHAT };
     rt.block_on(async {
         let c = client();
         // warm up pools and caches
-        open_loop(&c, &faddr, "/v1/chat/completions", CHAT, 500, 1, false).await;
-        open_loop(&c, &paddr, "/v1/chat/completions", CHAT, 500, 1, false).await;
+        open_loop(&c, &faddr, "/v1/chat/completions", chat, 500, 1, false).await;
+        open_loop(&c, &paddr, "/v1/chat/completions", chat, 500, 1, false).await;
 
         println!(
-            "## added latency, non-streaming chat completions, {} req/s open loop",
+            "## added latency, non-streaming chat completions of {} bytes, {} req/s open loop",
+            chat.len(),
             o.rate
         );
         let (mut direct, mut via) = (Vec::new(), Vec::new());
         let (mut derr, mut verr) = (0, 0);
         for phase in 0..o.phases {
-            let (d, e) = open_loop(&c, &faddr, "/v1/chat/completions", CHAT, o.rate, o.secs, false).await;
+            let (d, e) = open_loop(&c, &faddr, "/v1/chat/completions", chat, o.rate, o.secs, false).await;
             direct.extend(d);
             derr += e;
-            let (v, e) = open_loop(&c, &paddr, "/v1/chat/completions", CHAT, o.rate, o.secs, false).await;
+            let (v, e) = open_loop(&c, &paddr, "/v1/chat/completions", chat, o.rate, o.secs, false).await;
             via.extend(v);
             verr += e;
             eprintln!("phase {phase} done");
@@ -233,99 +300,106 @@ fn main() {
             pct(&via, 0.99) - pct(&direct, 0.99)
         );
 
-        println!(
-            "\n## added time to first byte, streaming Anthropic Messages, {} req/s",
-            o.stream_rate
-        );
-        let (mut sd, mut sv) = (Vec::new(), Vec::new());
-        for _ in 0..o.phases {
-            sd.extend(
-                open_loop(&c, &faddr, "/v1/messages", STREAM, o.stream_rate, o.secs, true)
-                    .await
-                    .0,
+        if o.stream_rate > 0 {
+            println!(
+                "\n## added time to first byte, streaming Anthropic Messages, {} req/s",
+                o.stream_rate
             );
-            sv.extend(
-                open_loop(&c, &paddr, "/v1/messages", STREAM, o.stream_rate, o.secs, true)
-                    .await
-                    .0,
+            let (mut sd, mut sv) = (Vec::new(), Vec::new());
+            for _ in 0..o.phases {
+                sd.extend(
+                    open_loop(&c, &faddr, "/v1/messages", STREAM, o.stream_rate, o.secs, true)
+                        .await
+                        .0,
+                );
+                sv.extend(
+                    open_loop(&c, &paddr, "/v1/messages", STREAM, o.stream_rate, o.secs, true)
+                        .await
+                        .0,
+                );
+            }
+            sd.sort_by(|a, b| a.total_cmp(b));
+            sv.sort_by(|a, b| a.total_cmp(b));
+            println!("| | streams | TTFB p50 ms | TTFB p99 ms |");
+            println!("|---|---|---|---|");
+            println!(
+                "| direct | {} | {:.3} | {:.3} |",
+                sd.len(),
+                pct(&sd, 0.5),
+                pct(&sd, 0.99)
+            );
+            println!(
+                "| via proxy | {} | {:.3} | {:.3} |",
+                sv.len(),
+                pct(&sv, 0.5),
+                pct(&sv, 0.99)
+            );
+            println!(
+                "| **added** | | **{:.3}** | {:.3} |",
+                pct(&sv, 0.5) - pct(&sd, 0.5),
+                pct(&sv, 0.99) - pct(&sd, 0.99)
             );
         }
-        sd.sort_by(|a, b| a.total_cmp(b));
-        sv.sort_by(|a, b| a.total_cmp(b));
-        println!("| | streams | TTFB p50 ms | TTFB p99 ms |");
-        println!("|---|---|---|---|");
-        println!(
-            "| direct | {} | {:.3} | {:.3} |",
-            sd.len(),
-            pct(&sd, 0.5),
-            pct(&sd, 0.99)
-        );
-        println!(
-            "| via proxy | {} | {:.3} | {:.3} |",
-            sv.len(),
-            pct(&sv, 0.5),
-            pct(&sv, 0.99)
-        );
-        println!(
-            "| **added** | | **{:.3}** | {:.3} |",
-            pct(&sv, 0.5) - pct(&sd, 0.5),
-            pct(&sv, 0.99) - pct(&sd, 0.99)
-        );
 
-        println!("\n## memory per concurrent stream, {} streams held open", o.streams);
-        // A fresh proxy, so that memory the allocator kept from the load above does not hide
-        // what the streams take.
-        let ledger2 = dir.join("ledger-mem.sqlite");
-        let (mem_proxy, maddr) = start_proxy(&o.proxy_bin, &fake.url(), &ledger2);
-        open_loop(&c, &maddr, "/v1/messages", STREAM, 100, 1, true).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let idle = rss_kib(mem_proxy.id());
-        let held = Arc::new(tokio::sync::Semaphore::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..o.streams {
-            let (c, held, addr) = (c.clone(), held.clone(), maddr.clone());
-            let r = req(
-                &addr,
-                "/v1/messages",
-                STREAM,
-                &[("x-fake-scenario", "hold"), ("x-fake-hold-ms", "6000")],
+        if o.streams > 0 {
+            println!("\n## memory per concurrent stream, {} streams held open", o.streams);
+            // A fresh proxy, so that memory the allocator kept from the load above does not hide
+            // what the streams take.
+            let ledger2 = dir.join("ledger-mem.sqlite");
+            let (mem_proxy, maddr) = start_proxy(&o.proxy_bin, &fake.url(), &ledger2);
+            open_loop(&c, &maddr, "/v1/messages", STREAM, 100, 1, true).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let idle = rss_kib(mem_proxy.id());
+            let held = Arc::new(tokio::sync::Semaphore::new(0));
+            let mut tasks = Vec::new();
+            for _ in 0..o.streams {
+                let (c, held, addr) = (c.clone(), held.clone(), maddr.clone());
+                let r = req(
+                    &addr,
+                    "/v1/messages",
+                    STREAM,
+                    &[("x-fake-scenario", "hold"), ("x-fake-hold-ms", "6000")],
+                );
+                tasks.push(tokio::spawn(async move {
+                    let Ok(resp) = c.request(r).await else { return false };
+                    let mut body = resp.into_body();
+                    let mut signalled = false;
+                    while let Some(f) = body.frame().await {
+                        if f.is_err() {
+                            return false;
+                        }
+                        if !signalled {
+                            held.add_permits(1);
+                            signalled = true;
+                        }
+                    }
+                    true
+                }));
+            }
+            let all = held.acquire_many(o.streams as u32).await;
+            let peak = rss_kib(mem_proxy.id());
+            drop(all);
+            let ok = futures_util::future::join_all(tasks)
+                .await
+                .into_iter()
+                .filter(|r| matches!(r, Ok(true)))
+                .count();
+            let per = (peak.saturating_sub(idle)) as f64 * 1024.0 / o.streams as f64;
+            println!(
+                "| proxy RSS idle | RSS with {} open streams | per stream | streams completed |",
+                o.streams
             );
-            tasks.push(tokio::spawn(async move {
-                let Ok(resp) = c.request(r).await else { return false };
-                let mut body = resp.into_body();
-                let mut signalled = false;
-                while let Some(f) = body.frame().await {
-                    if f.is_err() {
-                        return false;
-                    }
-                    if !signalled {
-                        held.add_permits(1);
-                        signalled = true;
-                    }
-                }
-                true
-            }));
+            println!("|---|---|---|---|");
+            println!(
+                "| {:.1} MiB | {:.1} MiB | **{:.1} KB** | {ok} |",
+                idle as f64 / 1024.0,
+                peak as f64 / 1024.0,
+                per / 1000.0
+            );
+            let mut mem_proxy = mem_proxy;
+            let _ = mem_proxy.kill();
+            let _ = mem_proxy.wait();
         }
-        let all = held.acquire_many(o.streams as u32).await;
-        let peak = rss_kib(mem_proxy.id());
-        drop(all);
-        let ok = futures_util::future::join_all(tasks)
-            .await
-            .into_iter()
-            .filter(|r| matches!(r, Ok(true)))
-            .count();
-        let per = (peak.saturating_sub(idle)) as f64 * 1024.0 / o.streams as f64;
-        println!(
-            "| proxy RSS idle | RSS with {} open streams | per stream | streams completed |",
-            o.streams
-        );
-        println!("|---|---|---|---|");
-        println!(
-            "| {:.1} MiB | {:.1} MiB | **{:.1} KB** | {ok} |",
-            idle as f64 / 1024.0,
-            peak as f64 / 1024.0,
-            per / 1000.0
-        );
 
         // the proxy's own view of the time it adds
         let m = c
@@ -370,9 +444,6 @@ fn main() {
             get("promptmeter_ledger_slow_commits_total{over=\"0.0005\"}"),
             get("promptmeter_ledger_slow_commits_total{over=\"0.001\"}")
         );
-        let mut mem_proxy = mem_proxy;
-        let _ = mem_proxy.kill();
-        let _ = mem_proxy.wait();
     });
     let _ = proxy.kill();
     let _ = proxy.wait();
