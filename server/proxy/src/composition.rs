@@ -10,6 +10,74 @@ use sha2::{Digest, Sha256};
 
 use crate::providers::Parts;
 
+/// Token counts of pieces of text already seen. A coding agent resends its system prompt,
+/// tool definitions and every earlier turn with each request; with this, only what is new
+/// since the last request is tokenized (a 128 KiB request whose prefix was seen costs hashing,
+/// not counting).
+pub struct CountCache {
+    seen: quick_cache::sync::Cache<(Encoding, u128), u64>,
+}
+
+/// Pieces are cut after the first newline past `PIECE` bytes (or at a char boundary past
+/// `MAX_PIECE`, for text without newlines), so the same text is always cut the same way and
+/// text appended at the end leaves the earlier pieces as they were.
+const PIECE: usize = 4096;
+const MAX_PIECE: usize = 16384;
+
+impl CountCache {
+    /// Remembers up to `pieces` pieces (about 4 KiB of text each).
+    pub fn new(pieces: usize) -> Self {
+        CountCache {
+            seen: quick_cache::sync::Cache::new(pieces),
+        }
+    }
+
+    /// The tokens in `text`: the sum of its pieces' counts.
+    pub fn count(&self, enc: Encoding, text: &str) -> u64 {
+        pieces(text)
+            .map(|piece| {
+                let key = (enc, xxhash_rust::xxh3::xxh3_128(piece.as_bytes()));
+                self.seen.get(&key).unwrap_or_else(|| {
+                    let n = enc.count(piece) as u64;
+                    self.seen.insert(key, n);
+                    n
+                })
+            })
+            .sum()
+    }
+}
+
+impl Default for CountCache {
+    fn default() -> Self {
+        // ~128 MiB of distinct text; ~3 MiB of memory.
+        CountCache::new(32_768)
+    }
+}
+
+fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let cut = if rest.len() <= PIECE {
+            rest.len()
+        } else {
+            let window = &rest.as_bytes()[PIECE..rest.len().min(MAX_PIECE)];
+            match memchr::memchr(b'\n', window) {
+                Some(i) => PIECE + i + 1,
+                None if rest.len() <= MAX_PIECE => rest.len(),
+                None => (MAX_PIECE..=rest.len())
+                    .find(|&i| rest.is_char_boundary(i))
+                    .unwrap_or(rest.len()),
+            }
+        };
+        let (piece, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(piece)
+    })
+}
+
 /// Counts of a request's parts, before scaling.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measured {
@@ -26,21 +94,28 @@ fn hash16(text: &str) -> String {
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn measure(parts: &Parts, enc: Encoding) -> Measured {
-    let count = |s: &str| enc.count(s) as u64;
-    let sections = markdown_sections(&parts.system)
+pub fn measure(parts: &Parts, enc: Encoding, cache: &CountCache) -> Measured {
+    let count = |s: &str| cache.count(enc, s);
+    // The system prompt's sections tile it: its count is theirs summed.
+    let mut system = 0;
+    let mut sections = Vec::new();
+    for t in markdown_sections(&parts.system)
         .into_iter()
         .filter_map(|s| parts.system.get(s.range))
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| (hash16(t), count(t)))
-        .collect();
+    {
+        let n = count(t);
+        system += n;
+        if !t.trim().is_empty() {
+            sections.push((hash16(t), n));
+        }
+    }
     let mut seed = String::with_capacity(parts.system.len().min(8192) + parts.first_user.len());
     seed.extend(parts.system.chars().take(8192));
     seed.push('\u{0}');
     seed.push_str(&parts.first_user);
     Measured {
         counts: [
-            count(&parts.system),
+            system,
             count(&parts.tools),
             count(&parts.history),
             count(&parts.tool_results),
@@ -137,7 +212,8 @@ mod tests {
             current_turn: "hello there".into(),
             first_user: "hello there".into(),
         };
-        let m = measure(&parts, Encoding::O200kBase);
+        let cache = CountCache::new(64);
+        let m = measure(&parts, Encoding::O200kBase, &cache);
         assert_eq!(m.counts[4], Encoding::O200kBase.count("hello there") as u64);
         assert_eq!(m.sections.len(), 2);
         assert_eq!(m.sections[0].0.len(), 16);
@@ -151,6 +227,45 @@ mod tests {
             current_turn: "more".into(),
             ..parts.clone()
         };
-        assert_eq!(measure(&later, Encoding::O200kBase).derived_session, m.derived_session);
+        assert_eq!(
+            measure(&later, Encoding::O200kBase, &cache).derived_session,
+            m.derived_session
+        );
+    }
+
+    #[test]
+    fn counts_through_the_cache_equal_counts_without_it() {
+        let corpus = include_str!("../../../tests/data/corpus/claude_md/anthropics__claude-code-action/CLAUDE.md");
+        let long = corpus.repeat(40);
+        let cache = CountCache::new(1024);
+        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let cold = cache.count(enc, &long);
+            assert_eq!(cache.count(enc, &long), cold, "warm");
+            let by_piece: u64 = pieces(&long).map(|p| enc.count(p) as u64).sum();
+            assert_eq!(cold, by_piece);
+            // Cut only after newlines, so the pieces' counts stay within a hair of the whole's.
+            let whole = enc.count(&long) as u64;
+            assert!(cold.abs_diff(whole) * 1000 <= whole, "{cold} vs {whole}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn pieces_tile_the_text_and_appending_keeps_them(
+            a in "(\\PC{0,40}\n?){0,800}",
+            b in "\\PC{0,3000}",
+        ) {
+            let ps: Vec<&str> = pieces(&a).collect();
+            proptest::prop_assert_eq!(ps.concat(), a.clone());
+            for p in &ps {
+                proptest::prop_assert!(!p.is_empty() && p.len() <= MAX_PIECE + 3);
+            }
+            let ab = format!("{a}{b}");
+            let qs: Vec<&str> = pieces(&ab).collect();
+            // every piece of `a` but its last is a piece of `a + b`, unchanged
+            let keep = ps.len().saturating_sub(1);
+            proptest::prop_assert_eq!(&qs[..keep.min(qs.len())], &ps[..keep]);
+        }
     }
 }

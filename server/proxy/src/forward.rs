@@ -224,9 +224,10 @@ pub async fn metered(
         .and_then(|m| app.catalog.resolve(m))
         .map(|m| m.tokenizer.base())
         .unwrap_or(Encoding::O200kBase);
+    let counts = app.counts.clone();
     let composition = tokio::task::spawn_blocking(move || {
         let v: serde_json::Value = serde_json::from_slice(&count_body).ok()?;
-        Some(measure(&api.parts(&v), encoding))
+        Some(measure(&api.parts(&v), encoding, &counts))
     });
 
     let facts = RequestFacts {

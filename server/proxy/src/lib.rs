@@ -63,6 +63,8 @@ pub struct App {
     pub policy: Arc<dyn policy::Policy>,
     /// Tokenizer calibration learned from traffic (`calibration.json` next to the ledger).
     pub calibration: calibration::Learner,
+    /// Token counts of request text already seen (composition is counted off them).
+    pub counts: Arc<composition::CountCache>,
 }
 
 impl App {
@@ -165,6 +167,7 @@ pub async fn serve(opts: Options, catalog: Catalog, listener: TcpListener) -> an
         metrics,
         policy: opts.policy.unwrap_or_else(|| Arc::new(policy::PassThrough)),
         calibration: calibration::Learner::open(Some(promptmeter_ledger::calibration::path_for(&opts.ledger_path))),
+        counts: Arc::default(),
     });
     // The feed's totals read the ledger: it publishes a record once it is committed.
     let weak = Arc::downgrade(&app);

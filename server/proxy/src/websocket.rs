@@ -214,7 +214,9 @@ fn admit(app: &App, ctx: &Ctx, text: &str) -> Admit {
         .config
         .capture_text
         .then(|| rewritten.clone().unwrap_or_else(|| text.to_string()));
-    let composition = tokio::task::spawn_blocking(move || Some(measure(&OPENAI_RESPONSES.parts(&body), encoding)));
+    let counts = app.counts.clone();
+    let composition =
+        tokio::task::spawn_blocking(move || Some(measure(&OPENAI_RESPONSES.parts(&body), encoding, &counts)));
     let open = Open {
         facts: RequestFacts {
             id: crate::ids::new_id(ts_ms),

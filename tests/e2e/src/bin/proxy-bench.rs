@@ -111,7 +111,7 @@ const STREAM: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":100,"stream":t
 /// A chat completion shaped like a coding agent's: a system prompt (the corpus's CLAUDE.md
 /// files), 16 tool definitions, then user turns, assistant tool calls and tool results (the
 /// rest of the corpus, in order) until the body is about `kib` KiB.
-fn agent_body(kib: usize) -> &'static str {
+fn agent_body(kib: usize) -> Payload {
     use serde_json::{Value, json};
     let corpus = promptmeter_e2e::workspace_root().join("../shared/data/corpus");
     let mut texts = Vec::new();
@@ -151,7 +151,11 @@ fn agent_body(kib: usize) -> &'static str {
         i += 1;
         body["messages"] = Value::Array(messages.clone());
     }
-    Box::leak(serde_json::to_string(&body).unwrap().into_boxed_str())
+    messages.push(json!({"role": "user", "content": TAIL}));
+    body["messages"] = Value::Array(messages);
+    let text: &'static str = Box::leak(serde_json::to_string(&body).unwrap().into_boxed_str());
+    let counter_at = text.rfind(TAIL).map(|i| i + "Request ".len());
+    Payload { text, counter_at }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -167,14 +171,42 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn req(addr: &str, path: &str, body: &'static str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
+/// A request body; with `counter_at`, ten digits at that offset are replaced by a counter,
+/// so that each request's last turn is new (as a coding agent's is), the rest as before.
+#[derive(Clone, Copy)]
+struct Payload {
+    text: &'static str,
+    counter_at: Option<usize>,
+}
+
+const TAIL: &str = "Request 0000000000: what next?";
+
+static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Payload {
+    fn fixed(text: &'static str) -> Self {
+        Payload { text, counter_at: None }
+    }
+
+    fn bytes(self) -> Bytes {
+        let Some(at) = self.counter_at else {
+            return Bytes::from_static(self.text.as_bytes());
+        };
+        let n = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut v = self.text.as_bytes().to_vec();
+        v[at..at + 10].copy_from_slice(format!("{n:010}").as_bytes());
+        Bytes::from(v)
+    }
+}
+
+fn req(addr: &str, path: &str, body: Payload, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
     let mut b = Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/json")
         .header("authorization", "Bearer sk-bench");
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    b.body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap()
+    b.body(Full::new(body.bytes())).unwrap()
 }
 
 /// Open loop: `rate` requests a second for `secs`; returns latencies (ms) of whole
@@ -183,7 +215,7 @@ async fn open_loop(
     client: &HttpClient,
     addr: &str,
     path: &'static str,
-    body: &'static str,
+    body: Payload,
     rate: u64,
     secs: u64,
     first_byte: bool,
@@ -257,7 +289,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let chat = if o.body_kib > 0 { agent_body(o.body_kib) } else { CHAT };
+    let chat = if o.body_kib > 0 {
+        agent_body(o.body_kib)
+    } else {
+        Payload::fixed(CHAT)
+    };
     rt.block_on(async {
         let c = client();
         // warm up pools and caches
@@ -266,7 +302,7 @@ fn main() {
 
         println!(
             "## added latency, non-streaming chat completions of {} bytes, {} req/s open loop",
-            chat.len(),
+            chat.text.len(),
             o.rate
         );
         let (mut direct, mut via) = (Vec::new(), Vec::new());
@@ -308,14 +344,30 @@ fn main() {
             let (mut sd, mut sv) = (Vec::new(), Vec::new());
             for _ in 0..o.phases {
                 sd.extend(
-                    open_loop(&c, &faddr, "/v1/messages", STREAM, o.stream_rate, o.secs, true)
-                        .await
-                        .0,
+                    open_loop(
+                        &c,
+                        &faddr,
+                        "/v1/messages",
+                        Payload::fixed(STREAM),
+                        o.stream_rate,
+                        o.secs,
+                        true,
+                    )
+                    .await
+                    .0,
                 );
                 sv.extend(
-                    open_loop(&c, &paddr, "/v1/messages", STREAM, o.stream_rate, o.secs, true)
-                        .await
-                        .0,
+                    open_loop(
+                        &c,
+                        &paddr,
+                        "/v1/messages",
+                        Payload::fixed(STREAM),
+                        o.stream_rate,
+                        o.secs,
+                        true,
+                    )
+                    .await
+                    .0,
                 );
             }
             sd.sort_by(|a, b| a.total_cmp(b));
@@ -347,7 +399,7 @@ fn main() {
             // what the streams take.
             let ledger2 = dir.join("ledger-mem.sqlite");
             let (mem_proxy, maddr) = start_proxy(&o.proxy_bin, &fake.url(), &ledger2);
-            open_loop(&c, &maddr, "/v1/messages", STREAM, 100, 1, true).await;
+            open_loop(&c, &maddr, "/v1/messages", Payload::fixed(STREAM), 100, 1, true).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
             let idle = rss_kib(mem_proxy.id());
             let held = Arc::new(tokio::sync::Semaphore::new(0));
@@ -357,7 +409,7 @@ fn main() {
                 let r = req(
                     &addr,
                     "/v1/messages",
-                    STREAM,
+                    Payload::fixed(STREAM),
                     &[("x-fake-scenario", "hold"), ("x-fake-hold-ms", "6000")],
                 );
                 tasks.push(tokio::spawn(async move {
