@@ -19,7 +19,7 @@
 use std::ops::Range;
 
 use crate::sections::{self, Section, SectionKind};
-use crate::tokenize::{Encoding, boundary_between, safe_boundary};
+use crate::tokenize::{Encoding, next_safe_boundary, safe_boundary};
 
 /// How a document is sectioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -366,30 +366,6 @@ impl Document {
             last.tokens = self.total - prev_before;
         }
     }
-}
-
-/// The first safe boundary at or after `from` (rounded up to a char boundary), or `limit`.
-pub(crate) fn next_safe_boundary(text: &str, from: usize, limit: usize) -> usize {
-    if from >= limit {
-        return limit;
-    }
-    let mut p = from;
-    while !text.is_char_boundary(p) {
-        p += 1;
-    }
-    if p >= limit {
-        return limit;
-    }
-    let mut prev = text[..p].chars().next_back();
-    for (off, next) in text[p..limit].char_indices() {
-        if let Some(pc) = prev
-            && boundary_between(pc, next)
-        {
-            return p + off;
-        }
-        prev = Some(next);
-    }
-    limit
 }
 
 /// Move section boundaries that are not safe forward over whitespace to the next line start,

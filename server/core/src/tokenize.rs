@@ -86,6 +86,30 @@ pub fn safe_boundary(text: &str, p: usize) -> bool {
     boundary_between(prev, next)
 }
 
+/// The first safe boundary at or after `from` (rounded up to a char boundary), or `limit`.
+pub fn next_safe_boundary(text: &str, from: usize, limit: usize) -> usize {
+    if from >= limit {
+        return limit;
+    }
+    let mut p = from;
+    while !text.is_char_boundary(p) {
+        p += 1;
+    }
+    if p >= limit {
+        return limit;
+    }
+    let mut prev = text[..p].chars().next_back();
+    for (off, next) in text[p..limit].char_indices() {
+        if let Some(pc) = prev
+            && boundary_between(pc, next)
+        {
+            return p + off;
+        }
+        prev = Some(next);
+    }
+    limit
+}
+
 /// [`safe_boundary`] for the two chars around the offset.
 #[inline]
 pub fn boundary_between(prev: char, next: char) -> bool {
