@@ -109,11 +109,11 @@ pub fn measure(parts: &Parts, enc: Encoding, cache: &CountCache) -> Measured {
     seed.push_str(&parts.first_user);
     Measured {
         counts: [
-            system,
-            count(&parts.tools),
-            count(&parts.history),
-            count(&parts.tool_results),
-            count(&parts.current_turn),
+            system + parts.media[0],
+            count(&parts.tools) + parts.media[1],
+            count(&parts.history) + parts.media[2],
+            count(&parts.tool_results) + parts.media[3],
+            count(&parts.current_turn) + parts.media[4],
         ],
         sections,
         derived_session: format!("d-{}", &hash16(&seed)[..12]),
@@ -205,10 +205,12 @@ mod tests {
             tool_results: String::new(),
             current_turn: "hello there".into(),
             first_user: "hello there".into(),
+            media: [0, 0, 0, 1590, 0],
         };
         let cache = CountCache::new(64);
         let m = measure(&parts, Encoding::O200kBase, &cache);
         assert_eq!(m.counts[4], Encoding::O200kBase.count("hello there") as u64);
+        assert_eq!(m.counts[3], 1590, "a screenshot in a tool result");
         assert_eq!(m.sections.len(), 2);
         assert_eq!(m.sections[0].0.len(), 16);
         assert!(m.derived_session.starts_with("d-"));

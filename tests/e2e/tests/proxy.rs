@@ -696,3 +696,50 @@ fn report_and_statusline_read_the_ledger_and_the_running_proxy() {
         "{out}"
     );
 }
+
+/// An image is counted at the size its provider charges for, not as its base64 text: a small
+/// screenshot padded to 200 KB takes a small share of the window beside a long tool result.
+#[test]
+fn an_image_takes_its_size_in_the_composition_not_its_base64() {
+    use base64::Engine;
+    let s = setup();
+    // A PNG header for 200 x 200 px (Anthropic: 54 tokens), then 200 KB of image data.
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+    png.extend_from_slice(b"IHDR");
+    png.extend_from_slice(&200u32.to_be_bytes());
+    png.extend_from_slice(&200u32.to_be_bytes());
+    png.extend_from_slice(&[8, 6, 0, 0, 0]);
+    png.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let data = base64::engine::general_purpose::STANDARD.encode(&png);
+    let log =
+        std::fs::read_to_string(promptmeter_e2e::corpus_dir().join("claude_md/astral-sh__ruff/CLAUDE.md")).unwrap();
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
+        "system": "Be terse.",
+        "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "what is wrong in this screenshot?"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}]},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "t1", "name": "read", "input": {"path": "CLAUDE.md"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "t1", "content": log}]},
+            {"role": "assistant", "content": "The rules say so."},
+            {"role": "user", "content": "and now?"}]});
+    let mut h = ANTHROPIC_HEADERS.to_vec();
+    h.push(("x-fake-scenario", "cache"));
+    let (via, direct) = s.both("/v1/messages", &h, &body);
+    assert_eq!(via.status, 200);
+    assert_same(&via, &direct);
+    let seen = s.fake.fake.requests();
+    assert_eq!(
+        seen[0]["body"],
+        body.to_string(),
+        "the image reached the upstream unchanged"
+    );
+    let c = s.only_record().composition.unwrap();
+    assert_eq!(c.total(), 2310);
+    // The tool result is ~600 tokens of text; the history is the image (54) and three short
+    // turns. Counted as text, the image's base64 alone would be over 100,000.
+    assert!(c.tool_results > 4 * c.history, "{c:?}");
+    assert!(c.history > 0, "{c:?}");
+}

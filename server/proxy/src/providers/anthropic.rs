@@ -7,7 +7,10 @@ use bytes::Bytes;
 use promptmeter_core::Usage;
 use serde_json::Value;
 
-use super::{EventAction, Observed, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u};
+use super::media::{Rule, push_part};
+use super::{
+    EventAction, Observed, Part, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u,
+};
 
 pub struct Anthropic;
 
@@ -155,14 +158,19 @@ impl WireApi for Anthropic {
         for (i, m) in messages.iter().enumerate() {
             let is_user = m.get("role").and_then(Value::as_str) == Some("user");
             let current = i == last && is_user;
-            let mut plain = String::new();
+            let (mut plain, mut media) = (String::new(), 0);
             match m.get("content") {
                 Some(Value::Array(blocks)) => {
                     for b in blocks {
                         match b.get("type").and_then(Value::as_str) {
-                            Some("tool_result") => push_text(&mut p.tool_results, b.get("content").unwrap_or(b)),
+                            Some("tool_result") => push_part(
+                                &mut p.tool_results,
+                                &mut p.media[Part::ToolResults as usize],
+                                b.get("content").unwrap_or(b),
+                                Rule::Anthropic,
+                            ),
                             Some("text") => push_text(&mut plain, b.get("text").unwrap_or(b)),
-                            _ => push_text(&mut plain, b),
+                            _ => push_part(&mut plain, &mut media, b, Rule::Anthropic),
                         }
                     }
                 }
@@ -173,11 +181,7 @@ impl WireApi for Anthropic {
                 first_user_seen = true;
                 p.first_user = plain.chars().take(4096).collect();
             }
-            if current {
-                p.current_turn.push_str(&plain);
-            } else {
-                p.history.push_str(&plain);
-            }
+            p.add(if current { Part::CurrentTurn } else { Part::History }, &plain, media);
         }
         p
     }

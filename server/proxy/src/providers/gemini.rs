@@ -7,7 +7,10 @@ use bytes::Bytes;
 use promptmeter_core::Usage;
 use serde_json::Value;
 
-use super::{EventAction, Observed, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u};
+use super::media::{Rule, push_part};
+use super::{
+    EventAction, Observed, Part, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u,
+};
 
 pub struct Gemini;
 
@@ -97,23 +100,28 @@ impl WireApi for Gemini {
 
     fn parts(&self, body: &Value) -> Parts {
         let mut p = Parts::default();
-        let text_of = |content: &Value, out: &mut String, results: &mut String| {
+        // One content's text and media; function responses go to the tool results.
+        let text_of = |content: &Value, p: &mut Parts| {
+            let (mut text, mut media) = (String::new(), 0);
             for part in content
                 .get("parts")
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
                 .unwrap_or(&[])
             {
-                if let Some(fr) = part.get("functionResponse") {
-                    push_text(results, fr);
+                if let Some(fr) = part.get("functionResponse").or_else(|| part.get("function_response")) {
+                    let (mut out, mut m) = (String::new(), 0);
+                    push_part(&mut out, &mut m, fr, Rule::Gemini);
+                    p.add(Part::ToolResults, &out, m);
                 } else {
-                    push_text(out, part.get("text").unwrap_or(part));
+                    push_part(&mut text, &mut media, part.get("text").unwrap_or(part), Rule::Gemini);
                 }
             }
+            (text, media)
         };
         if let Some(si) = body.get("systemInstruction").or_else(|| body.get("system_instruction")) {
-            let mut ignored = String::new();
-            text_of(si, &mut p.system, &mut ignored);
+            let (text, media) = text_of(si, &mut p);
+            p.add(Part::System, &text, media);
         }
         if let Some(tools) = body.get("tools").and_then(Value::as_array) {
             for t in tools {
@@ -129,17 +137,20 @@ impl WireApi for Gemini {
         let mut first_user_seen = false;
         for (i, c) in contents.iter().enumerate() {
             let is_user = c.get("role").and_then(Value::as_str).unwrap_or("user") == "user";
-            let mut text = String::new();
-            text_of(c, &mut text, &mut p.tool_results);
+            let (text, media) = text_of(c, &mut p);
             if is_user && !first_user_seen {
                 first_user_seen = true;
                 p.first_user = text.chars().take(4096).collect();
             }
-            if is_user && i == last {
-                p.current_turn.push_str(&text);
-            } else {
-                p.history.push_str(&text);
-            }
+            p.add(
+                if is_user && i == last {
+                    Part::CurrentTurn
+                } else {
+                    Part::History
+                },
+                &text,
+                media,
+            );
         }
         p
     }

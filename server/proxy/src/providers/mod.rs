@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub mod media;
 pub mod openai_chat;
 pub mod openai_responses;
 
@@ -53,6 +54,34 @@ pub struct Parts {
     pub current_turn: String,
     /// The first user message (for deriving a session id when no header names one).
     pub first_user: String,
+    /// Estimated tokens of the images and documents in each part, in the order system, tools,
+    /// history, tool results, current turn (their bytes are not in the text above).
+    pub media: [u64; 5],
+}
+
+/// A part of the context window, as an index into [`Parts::media`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    System = 0,
+    Tools = 1,
+    History = 2,
+    ToolResults = 3,
+    CurrentTurn = 4,
+}
+
+impl Parts {
+    /// Add one message's text and media tokens to a part.
+    pub fn add(&mut self, part: Part, text: &str, media: u64) {
+        let out = match part {
+            Part::System => &mut self.system,
+            Part::Tools => &mut self.tools,
+            Part::History => &mut self.history,
+            Part::ToolResults => &mut self.tool_results,
+            Part::CurrentTurn => &mut self.current_turn,
+        };
+        out.push_str(text);
+        self.media[part as usize] += media;
+    }
 }
 
 pub trait ResponseParser: Send {

@@ -12,7 +12,10 @@ use bytes::Bytes;
 use promptmeter_core::Usage;
 use serde_json::Value;
 
-use super::{EventAction, Observed, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u};
+use super::media::{Rule, push_part};
+use super::{
+    EventAction, Observed, Part, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u,
+};
 
 pub struct OpenAiChat;
 
@@ -189,11 +192,11 @@ impl WireApi for OpenAiChat {
         let mut first_user_seen = false;
         for (i, m) in messages.iter().enumerate() {
             let role = m.get("role").and_then(Value::as_str).unwrap_or("");
-            let mut text = String::new();
+            let (mut text, mut media) = (String::new(), 0);
             match m.get("content") {
                 Some(Value::Array(parts)) => {
                     for part in parts {
-                        push_text(&mut text, part.get("text").unwrap_or(part));
+                        push_part(&mut text, &mut media, part.get("text").unwrap_or(part), Rule::OpenAi);
                     }
                 }
                 Some(v) => push_text(&mut text, v),
@@ -206,12 +209,13 @@ impl WireApi for OpenAiChat {
                 first_user_seen = true;
                 p.first_user = text.chars().take(4096).collect();
             }
-            match role {
-                "system" | "developer" => p.system.push_str(&text),
-                "tool" | "function" => p.tool_results.push_str(&text),
-                "user" if i == last => p.current_turn.push_str(&text),
-                _ => p.history.push_str(&text),
-            }
+            let part = match role {
+                "system" | "developer" => Part::System,
+                "tool" | "function" => Part::ToolResults,
+                "user" if i == last => Part::CurrentTurn,
+                _ => Part::History,
+            };
+            p.add(part, &text, media);
         }
         p
     }

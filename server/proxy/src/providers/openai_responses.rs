@@ -8,7 +8,10 @@ use bytes::Bytes;
 use promptmeter_core::Usage;
 use serde_json::Value;
 
-use super::{EventAction, Observed, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u};
+use super::media::{Rule, push_part};
+use super::{
+    EventAction, Observed, Part, Parts, RequestInfo, ResponseParser, WireApi, error_type, push_text, str_of, u,
+};
 
 pub struct OpenAiResponses;
 
@@ -137,28 +140,29 @@ impl WireApi for OpenAiResponses {
                 for (i, it) in items.iter().enumerate() {
                     let role = it.get("role").and_then(Value::as_str).unwrap_or("");
                     let kind = it.get("type").and_then(Value::as_str).unwrap_or("message");
-                    let mut text = String::new();
+                    let (mut text, mut media) = (String::new(), 0);
                     match it.get("content") {
                         Some(Value::Array(parts)) => {
                             for part in parts {
-                                push_text(&mut text, part.get("text").unwrap_or(part));
+                                push_part(&mut text, &mut media, part.get("text").unwrap_or(part), Rule::OpenAi);
                             }
                         }
                         Some(v) => push_text(&mut text, v),
-                        None => push_text(&mut text, it.get("output").unwrap_or(it)),
+                        None => push_part(&mut text, &mut media, it.get("output").unwrap_or(it), Rule::OpenAi),
                     }
                     if role == "user" && !first_user_seen {
                         first_user_seen = true;
                         p.first_user = text.chars().take(4096).collect();
                     }
-                    match (kind, role) {
+                    let part = match (kind, role) {
                         ("function_call_output" | "custom_tool_call_output" | "local_shell_call_output", _) => {
-                            p.tool_results.push_str(&text)
+                            Part::ToolResults
                         }
-                        (_, "system" | "developer") => p.system.push_str(&text),
-                        (_, "user") if Some(i) == last_user && i + 1 == items.len() => p.current_turn.push_str(&text),
-                        _ => p.history.push_str(&text),
-                    }
+                        (_, "system" | "developer") => Part::System,
+                        (_, "user") if Some(i) == last_user && i + 1 == items.len() => Part::CurrentTurn,
+                        _ => Part::History,
+                    };
+                    p.add(part, &text, media);
                 }
             }
             _ => {}
