@@ -154,6 +154,13 @@ impl WireApi for Anthropic {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let last = messages.len().saturating_sub(1);
+        // Thinking from before the last user turn that is not only tool results is dropped
+        // from the context by the API (it is neither read nor billed); thinking since, in the
+        // current tool-use loop, is. Signatures and redacted thinking are opaque: not text.
+        let thinking_from = messages
+            .iter()
+            .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user") && !only_tool_results(m))
+            .unwrap_or(0);
         let mut first_user_seen = false;
         for (i, m) in messages.iter().enumerate() {
             let is_user = m.get("role").and_then(Value::as_str) == Some("user");
@@ -170,6 +177,10 @@ impl WireApi for Anthropic {
                                 Rule::Anthropic,
                             ),
                             Some("text") => push_text(&mut plain, b.get("text").unwrap_or(b)),
+                            Some("thinking") if i > thinking_from => {
+                                push_text(&mut plain, b.get("thinking").unwrap_or(&Value::Null))
+                            }
+                            Some("thinking" | "redacted_thinking") => {}
                             _ => push_part(&mut plain, &mut media, b, Rule::Anthropic),
                         }
                     }
@@ -199,6 +210,19 @@ impl WireApi for Anthropic {
         };
         let v = serde_json::json!({"type": "error", "error": {"type": kind, "message": message}});
         Bytes::from(v.to_string())
+    }
+}
+
+/// A user message whose content is tool results only (the API's tool-use loop goes on).
+fn only_tool_results(m: &Value) -> bool {
+    match m.get("content") {
+        Some(Value::Array(blocks)) => {
+            !blocks.is_empty()
+                && blocks
+                    .iter()
+                    .all(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        }
+        _ => false,
     }
 }
 
@@ -262,5 +286,26 @@ mod tests {
         assert_eq!(p.tool_results, "out\n");
         assert_eq!(p.current_turn, "now\n");
         assert_eq!(p.first_user, "first\n");
+    }
+
+    #[test]
+    fn thinking_counts_only_in_the_current_tool_use_loop_and_never_its_signature() {
+        let thinking = |t: &str| serde_json::json!({"type": "thinking", "thinking": t, "signature": "EqQBCkgIARABGAIiQL".repeat(40)});
+        let body = serde_json::json!({"model": "m", "messages": [
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": [thinking("old thoughts"), {"type": "text", "text": "ok"},
+                {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix"}]},
+            {"role": "user", "content": "second"},
+            {"role": "assistant", "content": [thinking("new thoughts"),
+                {"type": "tool_use", "id": "t", "name": "bash", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "out"}]}]});
+        let p = Anthropic.parts(&body);
+        assert!(p.history.contains("new thoughts"), "{}", p.history);
+        assert!(!p.history.contains("old thoughts"), "{}", p.history);
+        assert!(
+            !p.history.contains("EqQB") && !p.history.contains("EmwK"),
+            "{}",
+            p.history
+        );
     }
 }
