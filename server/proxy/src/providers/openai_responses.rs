@@ -141,6 +141,18 @@ impl WireApi for OpenAiResponses {
                     let role = it.get("role").and_then(Value::as_str).unwrap_or("");
                     let kind = it.get("type").and_then(Value::as_str).unwrap_or("message");
                     let (mut text, mut media) = (String::new(), 0);
+                    if kind == "reasoning" {
+                        // Reasoning from before the last user message is dropped by the API;
+                        // since then (a tool-call loop) it is read. Its encrypted content is
+                        // opaque: only the summary is text.
+                        if last_user.is_none_or(|u| i > u) {
+                            for s in it.get("summary").and_then(Value::as_array).into_iter().flatten() {
+                                push_text(&mut text, s.get("text").unwrap_or(&Value::Null));
+                            }
+                        }
+                        p.add(Part::History, &text, 0);
+                        continue;
+                    }
                     match it.get("content") {
                         Some(Value::Array(parts)) => {
                             for part in parts {
@@ -224,5 +236,28 @@ mod tests {
         assert_eq!(p.tool_results, "a.txt\n");
         assert_eq!(p.current_turn, "and now?\n");
         assert!(p.history.starts_with("hello\n"));
+    }
+
+    #[test]
+    fn reasoning_items_count_their_summary_in_the_current_loop_only() {
+        let item = |t: &str| {
+            serde_json::json!({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": t}],
+                               "encrypted_content": "gAAAAABo".repeat(200)})
+        };
+        let body = serde_json::json!({"model": "gpt-5", "input": [
+            {"role": "user", "content": "first"},
+            item("old plan"),
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "ok"}]},
+            {"role": "user", "content": "second"},
+            item("new plan"),
+            {"type": "function_call", "call_id": "c", "name": "shell", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": "done"}]});
+        let p = OpenAiResponses.parts(&body);
+        assert!(p.history.contains("new plan"), "{}", p.history);
+        assert!(
+            !p.history.contains("old plan") && !p.history.contains("gAAAAABo"),
+            "{}",
+            p.history
+        );
     }
 }
