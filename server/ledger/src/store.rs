@@ -199,13 +199,39 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Records with `since_ms <= ts_ms` written no later than record `id` (records committed
+    /// after it, in the same transaction or later, are left out), oldest first.
+    pub fn written_through(&self, since_ms: i64, id: &str) -> anyhow::Result<Vec<RequestRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM requests WHERE ts_ms >= ?1 \
+             AND rowid <= (SELECT rowid FROM requests WHERE id = ?2) ORDER BY ts_ms, id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![since_ms, id], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Total spend and request count of one session (all time; flat-rate requests cost
     /// nothing).
     pub fn session_totals(&self, session: &str) -> anyhow::Result<(Decimal, u64)> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT cost_usd, flat_rate FROM requests WHERE session = ?1")?;
-        let mut rows = stmt.query([session])?;
+        Self::sum_spend(stmt.query([session])?)
+    }
+
+    /// A session's spend and requests as they stood once record `id` was written (records
+    /// committed after it, in the same transaction or later, are left out): what a feed that
+    /// publishes the records of a group one by one must start from.
+    pub fn session_totals_through(&self, session: &str, id: &str) -> anyhow::Result<(Decimal, u64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT cost_usd, flat_rate FROM requests WHERE session = ?1 \
+             AND rowid <= (SELECT rowid FROM requests WHERE id = ?2)",
+        )?;
+        Self::sum_spend(stmt.query([session, id])?)
+    }
+
+    fn sum_spend(mut rows: rusqlite::Rows<'_>) -> anyhow::Result<(Decimal, u64)> {
         let (mut usd, mut n) = (Decimal::ZERO, 0u64);
         while let Some(row) = rows.next()? {
             n += 1;
@@ -292,6 +318,24 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RequestRecord> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn session_totals_through_a_record_follow_commit_order_not_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("l.sqlite")).unwrap();
+        // a request that started later finished (and was committed) first
+        l.insert(&sample("02B", 2_000)).unwrap();
+        l.insert(&sample("01A", 1_000)).unwrap();
+        l.insert(&sample("03C", 3_000)).unwrap();
+        assert_eq!(l.session_totals_through("s1", "02B").unwrap().1, 1);
+        assert_eq!(l.session_totals_through("s1", "01A").unwrap().1, 2);
+        let ids = |v: Vec<RequestRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(l.written_through(0, "01A").unwrap()), ["01A", "02B"]);
+        assert_eq!(ids(l.written_through(1_500, "01A").unwrap()), ["02B"]);
+        let (usd, n) = l.session_totals_through("s1", "03C").unwrap();
+        assert_eq!((usd, n), l.session_totals("s1").unwrap());
+        assert_eq!(n, 3);
+    }
+
     fn sample(id: &str, ts_ms: i64) -> RequestRecord {
         RequestRecord {
             id: id.into(),
@@ -358,6 +402,8 @@ mod tests {
         assert_eq!(l.between(1_000, 1_001).unwrap(), vec![r]);
         let (usd, n) = l.session_totals("s1").unwrap();
         assert_eq!((usd.to_string(), n), ("0.0123".to_string(), 1));
+        assert_eq!(l.session_totals_through("s1", "01A").unwrap().1, 1);
+        assert_eq!(l.session_totals_through("s1", "no-such-id").unwrap().1, 0);
         let ro = Ledger::open_read_only(&path).unwrap();
         assert_eq!(ro.count().unwrap(), 1);
     }

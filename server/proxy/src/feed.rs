@@ -77,11 +77,23 @@ impl Feed {
             if rolled {
                 let windows = Windows::at(now, &self.calendar);
                 let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                let session = st.totals.session.take();
                 st.totals = match reader.as_ref() {
-                    // the record is already committed: the reload includes it
-                    Some(l) => load(l, windows, 0).0,
+                    // The record is committed: the reload includes it, and leaves out the
+                    // records committed with it that are published after it (they add
+                    // themselves).
+                    Some(l) => {
+                        let written = l
+                            .written_through(windows.earliest_ms(), &record.id)
+                            .unwrap_or_else(|e| {
+                                tracing::warn!("reading totals from the ledger: {e:#}");
+                                vec![record.as_ref().clone()]
+                            });
+                        Totals::from_records(windows, &written)
+                    }
                     None => Totals::from_records(windows, std::iter::once(record.as_ref())),
                 };
+                st.totals.session = session;
             } else {
                 st.totals.add(&record);
             }
@@ -97,7 +109,8 @@ impl Feed {
                         let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
                         let (usd, requests) = reader
                             .as_ref()
-                            .and_then(|l| l.session_totals(&sid).ok())
+                            // records of the same commit published after this one add themselves
+                            .and_then(|l| l.session_totals_through(&sid, &record.id).ok())
                             .filter(|(_, n)| *n > 0)
                             .unwrap_or((cost, 1));
                         let s = SessionTotals {
@@ -191,4 +204,52 @@ fn load(l: &Ledger, windows: Windows, recent_cap: usize) -> (Totals, VecDeque<Ar
         totals.session = Some(SessionTotals { id: sid, usd, requests });
     }
     (totals, recent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    /// Records committed in one transaction are published one by one: a session seen for the
+    /// first time must start from the ledger as it stood at its record, not at the group's end.
+    #[test]
+    fn a_new_session_committed_as_a_group_counts_each_request_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let records: Vec<RequestRecord> = ["01B", "01A", "01C"]
+            .iter()
+            .map(|id| RequestRecord {
+                id: (*id).into(),
+                ts_ms: now_ms(),
+                provider: "anthropic".into(),
+                session: Some("s".into()),
+                cost_usd: Some(Decimal::new(255, 6)),
+                cost_known: true,
+                ..Default::default()
+            })
+            .collect();
+        let mut ledger = Ledger::open(&path).unwrap();
+        ledger.insert_batch(&records).unwrap();
+        for rollover in [false, true] {
+            let feed = Feed::new(Some(Ledger::open_read_only(&path).unwrap()), Calendar::default(), 10);
+            // the feed started before the group was committed: nothing counted yet
+            feed.state().totals = Totals::new(Windows::at(now_ms(), &Calendar::default()));
+            if rollover {
+                // the day turned before the group's first record is published: a reload
+                feed.state().totals.windows = None;
+            }
+            for r in records.clone() {
+                feed.publish(r, Value::Null);
+            }
+            let t = feed.totals();
+            assert_eq!(
+                (t.requests, t.today_usd),
+                (3, Decimal::new(765, 6)),
+                "rollover {rollover}"
+            );
+            let s = t.session.unwrap();
+            assert_eq!((s.requests, s.usd), (3, Decimal::new(765, 6)), "rollover {rollover}");
+        }
+    }
 }
