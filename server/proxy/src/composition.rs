@@ -22,7 +22,7 @@ pub struct CountCache {
 /// past `PIECE` bytes, so the pieces' counts sum exactly to the text's; the same text is
 /// always cut the same way, and text appended at the end leaves the earlier pieces as they
 /// were. A run of `MAX_PIECE` bytes without a safe boundary (a base64 blob, say) is cut at a
-/// char boundary, where the sum may differ from the whole's by a token.
+/// char boundary, where the sum may differ from the whole's by a few tokens.
 const PIECE: usize = 4096;
 const MAX_PIECE: usize = 16384;
 
