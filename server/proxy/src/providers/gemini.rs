@@ -114,7 +114,12 @@ impl WireApi for Gemini {
                     push_part(&mut out, &mut m, fr, Rule::Gemini);
                     p.add(Part::ToolResults, &out, m);
                 } else {
-                    push_part(&mut text, &mut media, part.get("text").unwrap_or(part), Rule::Gemini);
+                    // A part's text or call, without its opaque `thoughtSignature`.
+                    let content = ["text", "functionCall", "function_call"]
+                        .iter()
+                        .find_map(|k| part.get(*k))
+                        .unwrap_or(part);
+                    push_part(&mut text, &mut media, content, Rule::Gemini);
                 }
             }
             (text, media)
@@ -206,5 +211,30 @@ mod tests {
         let mut a = Gemini.parser(false);
         a.on_json(br#"[{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1}},{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":9}}]"#);
         assert_eq!(a.observed().usage.unwrap().output, 9);
+    }
+
+    #[test]
+    fn parts_leave_out_thought_signatures_and_count_images_by_size() {
+        let body = serde_json::json!({"contents": [
+            {"role": "user", "parts": [{"text": "look"}, {"inline_data": {"mime_type": "image/png", "data": "iVBORw0KGgo"}}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "ls", "args": {}}, "thoughtSignature": "CiQB0e2Kb".repeat(50)}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "ls", "response": {"out": "a.txt"}}}]}]});
+        let p = Gemini.parts(&body);
+        assert!(
+            p.history.contains("look") && p.history.contains("\"ls\""),
+            "{}",
+            p.history
+        );
+        assert!(
+            !p.history.contains("CiQB") && !p.history.contains("iVBOR"),
+            "{}",
+            p.history
+        );
+        assert_eq!(
+            p.media[super::super::Part::History as usize],
+            1032,
+            "an image of unknown size"
+        );
+        assert!(p.tool_results.contains("a.txt"));
     }
 }
