@@ -170,12 +170,9 @@ impl WireApi for Anthropic {
                 Some(Value::Array(blocks)) => {
                     for b in blocks {
                         match b.get("type").and_then(Value::as_str) {
-                            Some("tool_result") => push_part(
-                                &mut p.tool_results,
-                                &mut p.media[Part::ToolResults as usize],
-                                b.get("content").unwrap_or(b),
-                                Rule::Anthropic,
-                            ),
+                            Some("tool_result") => {
+                                p.push(Part::ToolResults, b.get("content").unwrap_or(b), Rule::Anthropic)
+                            }
                             Some("text") => push_text(&mut plain, b.get("text").unwrap_or(b)),
                             Some("thinking") if i > thinking_from => {
                                 push_text(&mut plain, b.get("thinking").unwrap_or(&Value::Null))

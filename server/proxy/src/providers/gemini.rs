@@ -110,9 +110,7 @@ impl WireApi for Gemini {
                 .unwrap_or(&[])
             {
                 if let Some(fr) = part.get("functionResponse").or_else(|| part.get("function_response")) {
-                    let (mut out, mut m) = (String::new(), 0);
-                    push_part(&mut out, &mut m, fr, Rule::Gemini);
-                    p.add(Part::ToolResults, &out, m);
+                    p.push(Part::ToolResults, fr, Rule::Gemini);
                 } else {
                     // A part's text or call, without its opaque `thoughtSignature`.
                     let content = ["text", "functionCall", "function_call"]
@@ -230,11 +228,7 @@ mod tests {
             "{}",
             p.history
         );
-        assert_eq!(
-            p.media[super::super::Part::History as usize],
-            1032,
-            "an image of unknown size"
-        );
+        assert_eq!(p.media_in(Part::History), 1032, "an image of unknown size");
         assert!(p.tool_results.contains("a.txt"));
     }
 }

@@ -82,9 +82,9 @@ struct Binary<'a> {
     data: Option<&'a str>,
 }
 
-fn kind_of_mime(mime: &str, low_detail: bool) -> Kind {
+fn kind_of_mime(mime: &str) -> Kind {
     if mime.starts_with("image/") {
-        Kind::Image { low_detail }
+        Kind::Image { low_detail: false }
     } else if mime == "application/pdf" {
         Kind::Pdf
     } else {
@@ -108,19 +108,17 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 fn binary(v: &Value) -> Option<Binary<'_>> {
     let obj = v.as_object()?;
     // Gemini: {"inline_data": {"mime_type", "data"}} or {"file_data": {"mime_type", "file_uri"}}.
-    for (inline, file) in [("inline_data", "file_data"), ("inlineData", "fileData")] {
-        if let Some(d) = obj.get(inline).filter(|d| d.is_object()) {
+    for (key, inline) in [
+        ("inline_data", true),
+        ("inlineData", true),
+        ("file_data", false),
+        ("fileData", false),
+    ] {
+        if let Some(d) = obj.get(key).filter(|d| d.is_object()) {
             let mime = str_at(d, "mime_type").or_else(|| str_at(d, "mimeType")).unwrap_or("");
             return Some(Binary {
-                kind: kind_of_mime(mime, false),
-                data: str_at(d, "data"),
-            });
-        }
-        if let Some(d) = obj.get(file).filter(|d| d.is_object()) {
-            let mime = str_at(d, "mime_type").or_else(|| str_at(d, "mimeType")).unwrap_or("");
-            return Some(Binary {
-                kind: kind_of_mime(mime, false),
-                data: None,
+                kind: kind_of_mime(mime),
+                data: if inline { str_at(d, "data") } else { None },
             });
         }
     }
@@ -133,7 +131,7 @@ fn binary(v: &Value) -> Option<Binary<'_>> {
                 // A text or content document is text: counted as such.
                 Some("text" | "content") => None,
                 Some("base64") => Some(Binary {
-                    kind: kind_of_mime(str_at(source, "media_type").unwrap_or(""), false),
+                    kind: kind_of_mime(str_at(source, "media_type").unwrap_or("")),
                     data: str_at(source, "data"),
                 }),
                 _ => Some(Binary {
@@ -167,17 +165,13 @@ fn binary(v: &Value) -> Option<Binary<'_>> {
             data: str_at(v, "image_url").and_then(data_url).map(|(_, d)| d),
         }),
         // OpenAI Chat {"type": "file", "file": {"file_data"}}; Responses {"type": "input_file"}.
-        "file" | "input_file" => {
-            let f = if str_at(v, "type") == Some("file") {
-                obj.get("file")?
-            } else {
-                v
-            };
+        t @ ("file" | "input_file") => {
+            let f = if t == "file" { obj.get("file")? } else { v };
             let (mime, data) = str_at(f, "file_data")
                 .and_then(data_url)
                 .unwrap_or(("application/pdf", ""));
             Some(Binary {
-                kind: kind_of_mime(mime, false),
+                kind: kind_of_mime(mime),
                 data: (!data.is_empty()).then_some(data),
             })
         }

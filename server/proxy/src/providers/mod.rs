@@ -70,17 +70,33 @@ pub enum Part {
 }
 
 impl Parts {
-    /// Add one message's text and media tokens to a part.
-    pub fn add(&mut self, part: Part, text: &str, media: u64) {
-        let out = match part {
+    fn text_mut(&mut self, part: Part) -> &mut String {
+        match part {
             Part::System => &mut self.system,
             Part::Tools => &mut self.tools,
             Part::History => &mut self.history,
             Part::ToolResults => &mut self.tool_results,
             Part::CurrentTurn => &mut self.current_turn,
-        };
-        out.push_str(text);
+        }
+    }
+
+    /// Add one message's text and media tokens to a part.
+    pub fn add(&mut self, part: Part, text: &str, media: u64) {
+        self.text_mut(part).push_str(text);
         self.media[part as usize] += media;
+    }
+
+    /// Add a JSON value to a part: its text, and its images and documents by `rule`
+    /// ([`media::push_part`]).
+    pub fn push(&mut self, part: Part, v: &Value, rule: media::Rule) {
+        let mut m = 0;
+        media::push_part(self.text_mut(part), &mut m, v, rule);
+        self.media[part as usize] += m;
+    }
+
+    /// The estimated tokens of the images and documents in a part.
+    pub fn media_in(&self, part: Part) -> u64 {
+        self.media[part as usize]
     }
 }
 
