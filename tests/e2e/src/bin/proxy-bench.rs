@@ -11,7 +11,7 @@
 //! first (`ulimit -n 8192` or more): 1,000 streams hold 3,000 sockets. `--stream-rate 0` and
 //! `--streams 0` skip those parts. `--body-kib N` sends, in part 1, a coding agent's request of
 //! about N KiB (a system prompt, tool definitions and a history of tool calls, built from the
-//! prompt corpus in ../shared/data/corpus) instead of a two-message one.
+//! prompt corpus in tests/data/corpus) instead of a two-message one.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -112,21 +112,17 @@ const STREAM: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":100,"stream":t
 /// files), 16 tool definitions, then user turns, assistant tool calls and tool results (the
 /// rest of the corpus, in order) until the body is about `kib` KiB.
 fn agent_body(kib: usize) -> Payload {
-    use serde_json::{Value, json};
-    let corpus = promptmeter_e2e::workspace_root().join("../shared/data/corpus");
+    use serde_json::json;
+    let corpus = promptmeter_e2e::corpus_dir();
     let mut texts = Vec::new();
     for sub in ["claude_md", "agents_md", "cursor_rules", "copilot", "claude_agents"] {
         let mut paths: Vec<_> = walk(&corpus.join(sub));
         paths.sort();
-        for p in paths {
-            if let Ok(t) = std::fs::read_to_string(&p) {
-                texts.push(t);
-            }
-        }
+        texts.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
     }
     assert!(!texts.is_empty(), "no prompt corpus under {}", corpus.display());
-    let system: String = texts.iter().take(3).cloned().collect::<Vec<_>>().join("\n\n");
-    let tools: Vec<Value> = (0..16)
+    let system = texts[..3].join("\n\n");
+    let tools: Vec<_> = (0..16)
         .map(|i| {
             let d = &texts[(i + 3) % texts.len()];
             json!({"type": "function", "function": {
@@ -138,22 +134,27 @@ fn agent_body(kib: usize) -> Payload {
         })
         .collect();
     let mut messages = vec![json!({"role": "system", "content": system})];
+    // The body's size: the rest of it, then each message and its comma.
+    let mut size = json!({"model": "gpt-5", "tools": tools, "messages": messages})
+        .to_string()
+        .len();
     let mut i = 0;
-    let mut body = json!({"model": "gpt-5", "tools": tools, "messages": messages.clone()});
-    while serde_json::to_vec(&body).unwrap().len() < kib * 1024 {
-        let t = &texts[i % texts.len()];
-        let cut: String = t.chars().take(4000).collect();
+    while size < kib * 1024 {
         let id = format!("call_{i}");
-        messages.push(json!({"role": "user", "content": format!("Look at part {i} and fix what is wrong.")}));
-        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": id,
-            "type": "function", "function": {"name": "tool_1", "arguments": format!("{{\"path\":\"/src/{i}.md\"}}")}}]}));
-        messages.push(json!({"role": "tool", "tool_call_id": id, "content": cut}));
+        let round = [
+            json!({"role": "user", "content": format!("Look at part {i} and fix what is wrong.")}),
+            json!({"role": "assistant", "content": null, "tool_calls": [{"id": id,
+                "type": "function", "function": {"name": "tool_1", "arguments": format!("{{\"path\":\"/src/{i}.md\"}}")}}]}),
+            json!({"role": "tool", "tool_call_id": id,
+                   "content": texts[i % texts.len()].chars().take(4000).collect::<String>()}),
+        ];
+        size += round.iter().map(|m| m.to_string().len() + 1).sum::<usize>();
+        messages.extend(round);
         i += 1;
-        body["messages"] = Value::Array(messages.clone());
     }
     messages.push(json!({"role": "user", "content": TAIL}));
-    body["messages"] = Value::Array(messages);
-    let text: &'static str = Box::leak(serde_json::to_string(&body).unwrap().into_boxed_str());
+    let body = json!({"model": "gpt-5", "tools": tools, "messages": messages});
+    let text: &'static str = Box::leak(body.to_string().into_boxed_str());
     let counter_at = text.rfind(TAIL).map(|i| i + "Request ".len());
     Payload { text, counter_at }
 }
@@ -276,6 +277,110 @@ fn client() -> HttpClient {
         .build(http)
 }
 
+/// Part 2: added time to the first byte of streams.
+async fn added_ttfb(c: &HttpClient, faddr: &str, paddr: &str, o: &Opts) {
+    let stream = Payload::fixed(STREAM);
+    println!(
+        "\n## added time to first byte, streaming Anthropic Messages, {} req/s",
+        o.stream_rate
+    );
+    let (mut sd, mut sv) = (Vec::new(), Vec::new());
+    for _ in 0..o.phases {
+        sd.extend(
+            open_loop(c, faddr, "/v1/messages", stream, o.stream_rate, o.secs, true)
+                .await
+                .0,
+        );
+        sv.extend(
+            open_loop(c, paddr, "/v1/messages", stream, o.stream_rate, o.secs, true)
+                .await
+                .0,
+        );
+    }
+    sd.sort_by(|a, b| a.total_cmp(b));
+    sv.sort_by(|a, b| a.total_cmp(b));
+    println!("| | streams | TTFB p50 ms | TTFB p99 ms |");
+    println!("|---|---|---|---|");
+    println!(
+        "| direct | {} | {:.3} | {:.3} |",
+        sd.len(),
+        pct(&sd, 0.5),
+        pct(&sd, 0.99)
+    );
+    println!(
+        "| via proxy | {} | {:.3} | {:.3} |",
+        sv.len(),
+        pct(&sv, 0.5),
+        pct(&sv, 0.99)
+    );
+    println!(
+        "| **added** | | **{:.3}** | {:.3} |",
+        pct(&sv, 0.5) - pct(&sd, 0.5),
+        pct(&sv, 0.99) - pct(&sd, 0.99)
+    );
+}
+
+/// Part 3: memory per open stream, on a fresh proxy.
+async fn memory_per_stream(c: &HttpClient, fake_url: &str, dir: &std::path::Path, o: &Opts) {
+    let stream = Payload::fixed(STREAM);
+    println!("\n## memory per concurrent stream, {} streams held open", o.streams);
+    // A fresh proxy, so that memory the allocator kept from the load above does not hide
+    // what the streams take.
+    let ledger2 = dir.join("ledger-mem.sqlite");
+    let (mut mem_proxy, maddr) = start_proxy(&o.proxy_bin, fake_url, &ledger2);
+    open_loop(c, &maddr, "/v1/messages", stream, 100, 1, true).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = rss_kib(mem_proxy.id());
+    let held = Arc::new(tokio::sync::Semaphore::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..o.streams {
+        let (c, held, addr) = (c.clone(), held.clone(), maddr.clone());
+        let r = req(
+            &addr,
+            "/v1/messages",
+            stream,
+            &[("x-fake-scenario", "hold"), ("x-fake-hold-ms", "6000")],
+        );
+        tasks.push(tokio::spawn(async move {
+            let Ok(resp) = c.request(r).await else { return false };
+            let mut body = resp.into_body();
+            let mut signalled = false;
+            while let Some(f) = body.frame().await {
+                if f.is_err() {
+                    return false;
+                }
+                if !signalled {
+                    held.add_permits(1);
+                    signalled = true;
+                }
+            }
+            true
+        }));
+    }
+    let all = held.acquire_many(o.streams as u32).await;
+    let peak = rss_kib(mem_proxy.id());
+    drop(all);
+    let ok = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .filter(|r| matches!(r, Ok(true)))
+        .count();
+    let per = (peak.saturating_sub(idle)) as f64 * 1024.0 / o.streams as f64;
+    println!(
+        "| proxy RSS idle | RSS with {} open streams | per stream | streams completed |",
+        o.streams
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| {:.1} MiB | {:.1} MiB | **{:.1} KB** | {ok} |",
+        idle as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        per / 1000.0
+    );
+    let _ = mem_proxy.kill();
+    let _ = mem_proxy.wait();
+}
+
 fn main() {
     let o = opts();
     let fake = promptmeter_e2e::fake_upstream::spawn();
@@ -337,120 +442,10 @@ fn main() {
         );
 
         if o.stream_rate > 0 {
-            println!(
-                "\n## added time to first byte, streaming Anthropic Messages, {} req/s",
-                o.stream_rate
-            );
-            let (mut sd, mut sv) = (Vec::new(), Vec::new());
-            for _ in 0..o.phases {
-                sd.extend(
-                    open_loop(
-                        &c,
-                        &faddr,
-                        "/v1/messages",
-                        Payload::fixed(STREAM),
-                        o.stream_rate,
-                        o.secs,
-                        true,
-                    )
-                    .await
-                    .0,
-                );
-                sv.extend(
-                    open_loop(
-                        &c,
-                        &paddr,
-                        "/v1/messages",
-                        Payload::fixed(STREAM),
-                        o.stream_rate,
-                        o.secs,
-                        true,
-                    )
-                    .await
-                    .0,
-                );
-            }
-            sd.sort_by(|a, b| a.total_cmp(b));
-            sv.sort_by(|a, b| a.total_cmp(b));
-            println!("| | streams | TTFB p50 ms | TTFB p99 ms |");
-            println!("|---|---|---|---|");
-            println!(
-                "| direct | {} | {:.3} | {:.3} |",
-                sd.len(),
-                pct(&sd, 0.5),
-                pct(&sd, 0.99)
-            );
-            println!(
-                "| via proxy | {} | {:.3} | {:.3} |",
-                sv.len(),
-                pct(&sv, 0.5),
-                pct(&sv, 0.99)
-            );
-            println!(
-                "| **added** | | **{:.3}** | {:.3} |",
-                pct(&sv, 0.5) - pct(&sd, 0.5),
-                pct(&sv, 0.99) - pct(&sd, 0.99)
-            );
+            added_ttfb(&c, &faddr, &paddr, &o).await;
         }
-
         if o.streams > 0 {
-            println!("\n## memory per concurrent stream, {} streams held open", o.streams);
-            // A fresh proxy, so that memory the allocator kept from the load above does not hide
-            // what the streams take.
-            let ledger2 = dir.join("ledger-mem.sqlite");
-            let (mem_proxy, maddr) = start_proxy(&o.proxy_bin, &fake.url(), &ledger2);
-            open_loop(&c, &maddr, "/v1/messages", Payload::fixed(STREAM), 100, 1, true).await;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let idle = rss_kib(mem_proxy.id());
-            let held = Arc::new(tokio::sync::Semaphore::new(0));
-            let mut tasks = Vec::new();
-            for _ in 0..o.streams {
-                let (c, held, addr) = (c.clone(), held.clone(), maddr.clone());
-                let r = req(
-                    &addr,
-                    "/v1/messages",
-                    Payload::fixed(STREAM),
-                    &[("x-fake-scenario", "hold"), ("x-fake-hold-ms", "6000")],
-                );
-                tasks.push(tokio::spawn(async move {
-                    let Ok(resp) = c.request(r).await else { return false };
-                    let mut body = resp.into_body();
-                    let mut signalled = false;
-                    while let Some(f) = body.frame().await {
-                        if f.is_err() {
-                            return false;
-                        }
-                        if !signalled {
-                            held.add_permits(1);
-                            signalled = true;
-                        }
-                    }
-                    true
-                }));
-            }
-            let all = held.acquire_many(o.streams as u32).await;
-            let peak = rss_kib(mem_proxy.id());
-            drop(all);
-            let ok = futures_util::future::join_all(tasks)
-                .await
-                .into_iter()
-                .filter(|r| matches!(r, Ok(true)))
-                .count();
-            let per = (peak.saturating_sub(idle)) as f64 * 1024.0 / o.streams as f64;
-            println!(
-                "| proxy RSS idle | RSS with {} open streams | per stream | streams completed |",
-                o.streams
-            );
-            println!("|---|---|---|---|");
-            println!(
-                "| {:.1} MiB | {:.1} MiB | **{:.1} KB** | {ok} |",
-                idle as f64 / 1024.0,
-                peak as f64 / 1024.0,
-                per / 1000.0
-            );
-            let mut mem_proxy = mem_proxy;
-            let _ = mem_proxy.kill();
-            let _ = mem_proxy.wait();
+            memory_per_stream(&c, &fake.url(), &dir, &o).await;
         }
 
         // the proxy's own view of the time it adds
